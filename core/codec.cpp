@@ -1,0 +1,395 @@
+#include "core/codec.hpp"
+
+#include "schema/operation.capnp.h"
+#include "schema/record.capnp.h"
+#include "schema/values.capnp.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+
+namespace blaze {
+
+namespace s = blaze::schema;
+
+namespace {
+
+// ---- primitives -------------------------------------------------------------
+
+void put(s::Id128::Builder b, const id128& x) {
+  b.setHi(x.hi);
+  b.setLo(x.lo);
+}
+id128 get(s::Id128::Reader r) { return {r.getHi(), r.getLo()}; }
+
+void put(s::Timestamp::Builder b, const timestamp& t) {
+  b.setCounter(t.counter);
+  put(b.initNode(), t.node);
+}
+timestamp get(s::Timestamp::Reader r) { return {r.getCounter(), get(r.getNode())}; }
+
+void put(s::Dot::Builder b, const dot& d) {
+  put(b.initOrigin(), d.origin);
+  b.setSeq(d.seq);
+}
+dot get(s::Dot::Reader r) { return {get(r.getOrigin()), r.getSeq()}; }
+
+kj::ArrayPtr<const kj::byte> as_bytes(const std::string& s) {
+  return {reinterpret_cast<const kj::byte*>(s.data()), s.size()};
+}
+
+void put(s::Value::Builder b, const value& v) {
+  switch (v.type()) {
+    case value::kind::null: b.setNull(); break;
+    case value::kind::boolean: b.setBool(v.as<bool>()); break;
+    case value::kind::integer: b.setInt(v.as<int64_t>()); break;
+    case value::kind::real: b.setDouble(v.as<double>()); break;
+    case value::kind::string: {
+      auto& str = v.as<std::string>();
+      b.setString(capnp::Text::Reader(str.data(), str.size()));
+      break;
+    }
+    case value::kind::bytes: b.setBytes(as_bytes(v.as<bytes>().data)); break;
+    case value::kind::time: b.setTimestamp(v.as<time_point>().micros); break;
+    case value::kind::uuid: put(b.initUuid(), v.as<uuid>().id); break;
+    case value::kind::array: {
+      auto& a = v.as<value_array>();
+      auto l = b.initArray(static_cast<unsigned>(a.size()));
+      for (unsigned i = 0; i < a.size(); ++i)
+        put(l[i], a[i]);
+      break;
+    }
+    case value::kind::map: {
+      auto& m = v.as<value_map>();
+      auto l = b.initMap(static_cast<unsigned>(m.size()));
+      unsigned i = 0;
+      for (auto& [k, e] : m) {
+        l[i].setKey(capnp::Text::Reader(k.data(), k.size()));
+        put(l[i].initValue(), e);
+        ++i;
+      }
+      break;
+    }
+  }
+}
+
+std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+
+value get(s::Value::Reader r) {
+  switch (r.which()) {
+    case s::Value::NULL_: return value{};
+    case s::Value::BOOL: return value{r.getBool()};
+    case s::Value::INT: return value{static_cast<int64_t>(r.getInt())};
+    case s::Value::DOUBLE: return value{r.getDouble()};
+    case s::Value::STRING: return value{str(r.getString())};
+    case s::Value::BYTES: {
+      auto d = r.getBytes();
+      return value{bytes{std::string(reinterpret_cast<const char*>(d.begin()), d.size())}};
+    }
+    case s::Value::TIMESTAMP: return value{time_point{r.getTimestamp()}};
+    case s::Value::UUID: return value{uuid{get(r.getUuid())}};
+    case s::Value::ARRAY: {
+      value_array a;
+      auto l = r.getArray();
+      a.reserve(l.size());
+      for (auto e : l)
+        a.push_back(get(e));
+      return value{std::move(a)};
+    }
+    case s::Value::MAP: {
+      value_map m;
+      for (auto e : r.getMap())
+        m.insert_or_assign(str(e.getKey()), get(e.getValue()));
+      return value{std::move(m)};
+    }
+  }
+  throw kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
+                      kj::str("unknown value kind"));
+}
+
+// ---- framing ---------------------------------------------------------------
+
+std::string to_string(capnp::MessageBuilder& mb) {
+  auto words = capnp::messageToFlatArray(mb);
+  auto b = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(b.begin()), b.size());
+}
+
+// Parses `bytes` as one flat Cap'n Proto message and calls `fn(reader)`;
+// any structural problem becomes a `corrupt` status.
+template <class Root, class Fn>
+auto with_reader(std::string_view bytes, const decode_limits& lim, const char* what, Fn&& fn)
+  -> result<decltype(fn(std::declval<typename Root::Reader>()))> {
+  using T = decltype(fn(std::declval<typename Root::Reader>()));
+  if (bytes.size() % sizeof(capnp::word) != 0 || bytes.size() < sizeof(capnp::word))
+    return status{errc::corrupt, std::string(what) + ": " + std::to_string(bytes.size()) +
+                                   " bytes is not a whole Cap'n Proto message"};
+  // Copy into aligned storage: RocksDB slices carry no alignment guarantee.
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  try {
+    capnp::ReaderOptions opts;
+    opts.traversalLimitInWords = lim.traversal_words;
+    opts.nestingLimit = lim.nesting;
+    capnp::FlatArrayMessageReader reader(words.asPtr(), opts);
+    if (reader.getEnd() != words.end())
+      return status{errc::corrupt, std::string(what) + ": trailing bytes after the message"};
+    return result<T>(fn(reader.getRoot<Root>()));
+  } catch (const kj::Exception& e) {
+    return status{errc::corrupt, std::string(what) + ": " + e.getDescription().cStr()};
+  }
+}
+
+} // namespace
+
+// ---- values ----------------------------------------------------------------
+
+std::string encode(const value& v) {
+  capnp::MallocMessageBuilder mb(64);
+  put(mb.initRoot<s::Value>(), v);
+  return to_string(mb);
+}
+
+result<value> decode_value(std::string_view bytes, const decode_limits& lim) {
+  return with_reader<s::Value>(bytes, lim, "value", [](s::Value::Reader r) { return get(r); });
+}
+
+// ---- operations ------------------------------------------------------------
+
+std::string encode(const operation& op) {
+  capnp::MallocMessageBuilder mb(128);
+  auto b = mb.initRoot<s::Operation>();
+  put(b.initDot(), op.id);
+  b.setTimestamp(op.counter);
+  b.setCollection(capnp::Text::Reader(op.collection.data(), op.collection.size()));
+  put(b.initRecord(), op.record);
+  switch (op.k) {
+    case operation::kind::upsert: {
+      auto l = b.initUpsert(static_cast<unsigned>(op.fields.size()));
+      for (unsigned i = 0; i < op.fields.size(); ++i) {
+        auto& fo = op.fields[i];
+        auto fb = l[i];
+        fb.setField(capnp::Text::Reader(fo.field.data(), fo.field.size()));
+        if (!fo.base.is_zero())
+          put(fb.initBase(), fo.base);
+        switch (fo.k) {
+          case field_op::kind::set: put(fb.initSet(), fo.val); break;
+          case field_op::kind::increment: fb.setIncrement(fo.delta); break;
+          case field_op::kind::add: put(fb.initAdd(), fo.val); break;
+          case field_op::kind::remove: {
+            auto rb = fb.initRemove();
+            put(rb.initElement(), fo.val);
+            auto ob = rb.initObserved(static_cast<unsigned>(fo.observed.size()));
+            for (unsigned j = 0; j < fo.observed.size(); ++j)
+              put(ob[j], fo.observed[j]);
+            break;
+          }
+        }
+      }
+      break;
+    }
+    case operation::kind::remove_record: {
+      auto l = b.initDelete(static_cast<unsigned>(op.observed.size()));
+      for (unsigned i = 0; i < op.observed.size(); ++i) {
+        auto& o = op.observed[i];
+        l[i].setField(capnp::Text::Reader(o.field.data(), o.field.size()));
+        put(l[i].initOrigin(), o.origin);
+        l[i].setPositive(o.positive);
+        l[i].setNegative(o.negative);
+      }
+      break;
+    }
+    case operation::kind::create_index:
+      b.setCreateIndex(capnp::Text::Reader(op.index_field.data(), op.index_field.size()));
+      break;
+    case operation::kind::drop_index:
+      b.setDropIndex(capnp::Text::Reader(op.index_field.data(), op.index_field.size()));
+      break;
+  }
+  return to_string(mb);
+}
+
+result<operation> decode_operation(std::string_view bytes, const decode_limits& lim) {
+  return with_reader<s::Operation>(bytes, lim, "operation", [](s::Operation::Reader r) {
+    operation op;
+    op.id = get(r.getDot());
+    op.counter = r.getTimestamp();
+    op.collection = str(r.getCollection());
+    op.record = get(r.getRecord());
+    switch (r.which()) {
+      case s::Operation::UPSERT:
+        op.k = operation::kind::upsert;
+        for (auto fr : r.getUpsert()) {
+          field_op fo;
+          fo.field = str(fr.getField());
+          if (fr.hasBase())
+            fo.base = get(fr.getBase());
+          switch (fr.which()) {
+            case s::FieldOp::SET:
+              fo.k = field_op::kind::set;
+              fo.val = get(fr.getSet());
+              break;
+            case s::FieldOp::INCREMENT:
+              fo.k = field_op::kind::increment;
+              fo.delta = fr.getIncrement();
+              break;
+            case s::FieldOp::ADD:
+              fo.k = field_op::kind::add;
+              fo.val = get(fr.getAdd());
+              break;
+            case s::FieldOp::REMOVE:
+              fo.k = field_op::kind::remove;
+              fo.val = get(fr.getRemove().getElement());
+              for (auto d : fr.getRemove().getObserved())
+                fo.observed.push_back(get(d));
+              break;
+          }
+          op.fields.push_back(std::move(fo));
+        }
+        break;
+      case s::Operation::DELETE:
+        op.k = operation::kind::remove_record;
+        for (auto o : r.getDelete())
+          op.observed.push_back({str(o.getField()), get(o.getOrigin()), o.getPositive(), o.getNegative()});
+        break;
+      case s::Operation::CREATE_INDEX:
+        op.k = operation::kind::create_index;
+        op.index_field = str(r.getCreateIndex());
+        break;
+      case s::Operation::DROP_INDEX:
+        op.k = operation::kind::drop_index;
+        op.index_field = str(r.getDropIndex());
+        break;
+    }
+    return op;
+  });
+}
+
+// ---- records ---------------------------------------------------------------
+
+std::string encode(const record_state& r) {
+  capnp::MallocMessageBuilder mb(256);
+  auto b = mb.initRoot<s::RecordState>();
+  put(b.initLastWrite(), r.last_write);
+  put(b.initDeletedAt(), r.deleted_at);
+  auto fl = b.initFields(static_cast<unsigned>(r.fields.size()));
+  unsigned i = 0;
+  for (auto& [name, f] : r.fields) {
+    auto fb = fl[i++];
+    fb.setName(capnp::Text::Reader(name.data(), name.size()));
+    put(fb.initFirstSet(), f.first_set);
+    put(fb.initFirstCounter(), f.first_counter);
+    put(fb.initFirstElements(), f.first_elements);
+    put(fb.initLastCounter(), f.last_counter);
+    put(fb.initLastElements(), f.last_elements);
+    if (!f.lww.ts.is_zero()) {
+      put(fb.initLwwTimestamp(), f.lww.ts);
+      put(fb.initLwwBase(), f.lww.base);
+      put(fb.initLwwValue(), f.lww.val);
+    }
+    auto el = fb.initElements(static_cast<unsigned>(f.set.elements.size()));
+    unsigned j = 0;
+    for (auto& [v, tags] : f.set.elements) {
+      auto eb = el[j++];
+      put(eb.initValue(), v);
+      auto tl = eb.initTags(static_cast<unsigned>(tags.size()));
+      unsigned k = 0;
+      for (auto& [d, c] : tags) {
+        put(tl[k].initDot(), d);
+        tl[k].setTimestamp(c);
+        ++k;
+      }
+    }
+    auto rl = fb.initRemoved(static_cast<unsigned>(f.set.removed.size()));
+    j = 0;
+    for (auto& [v, tags] : f.set.removed) {
+      auto eb = rl[j++];
+      put(eb.initValue(), v);
+      auto tl = eb.initTags(static_cast<unsigned>(tags.size()));
+      unsigned k = 0;
+      for (auto& d : tags)
+        put(tl[k++].initDot(), d);
+    }
+    auto cl = fb.initCounter(static_cast<unsigned>(f.counter.entries.size()));
+    j = 0;
+    for (auto& [o, e] : f.counter.entries) {
+      auto cb = cl[j++];
+      put(cb.initOrigin(), o);
+      cb.setPositive(e.positive);
+      cb.setNegative(e.negative);
+      cb.setCancelledPositive(e.cancelled_positive);
+      cb.setCancelledNegative(e.cancelled_negative);
+    }
+  }
+  return to_string(mb);
+}
+
+result<record_state> decode_record(std::string_view bytes, const decode_limits& lim) {
+  return with_reader<s::RecordState>(bytes, lim, "record", [](s::RecordState::Reader r) {
+    record_state st;
+    st.last_write = get(r.getLastWrite());
+    st.deleted_at = get(r.getDeletedAt());
+    for (auto fr : r.getFields()) {
+      auto& f = st.fields[str(fr.getName())];
+      f.first_set = get(fr.getFirstSet());
+      f.first_counter = get(fr.getFirstCounter());
+      f.first_elements = get(fr.getFirstElements());
+      f.last_counter = get(fr.getLastCounter());
+      f.last_elements = get(fr.getLastElements());
+      if (fr.hasLwwTimestamp()) {
+        f.lww.ts = get(fr.getLwwTimestamp());
+        f.lww.base = get(fr.getLwwBase());
+        f.lww.val = get(fr.getLwwValue());
+      }
+      for (auto er : fr.getElements()) {
+        auto& tags = f.set.elements[get(er.getValue())];
+        for (auto t : er.getTags())
+          tags[get(t.getDot())] = t.getTimestamp();
+      }
+      for (auto er : fr.getRemoved()) {
+        auto& tags = f.set.removed[get(er.getValue())];
+        for (auto t : er.getTags())
+          tags.insert(get(t.getDot()));
+      }
+      for (auto cr : fr.getCounter())
+        f.counter.entries[get(cr.getOrigin())] = {cr.getPositive(), cr.getNegative(),
+                                                   cr.getCancelledPositive(), cr.getCancelledNegative()};
+    }
+    return st;
+  });
+}
+
+// ---- conflicts -------------------------------------------------------------
+
+std::string encode(const conflict& c) {
+  capnp::MallocMessageBuilder mb(128);
+  auto b = mb.initRoot<s::Conflict>();
+  b.setCollection(capnp::Text::Reader(c.collection.data(), c.collection.size()));
+  put(b.initRecord(), c.record);
+  b.setField(capnp::Text::Reader(c.field.data(), c.field.size()));
+  put(b.initWinner(), c.winner);
+  put(b.initWinnerTimestamp(), c.winner_ts);
+  put(b.initLoser(), c.loser);
+  put(b.initLoserTimestamp(), c.loser_ts);
+  return to_string(mb);
+}
+
+result<conflict> decode_conflict(std::string_view bytes, const decode_limits& lim) {
+  return with_reader<s::Conflict>(bytes, lim, "conflict", [](s::Conflict::Reader r) {
+    return conflict{str(r.getCollection()), get(r.getRecord()), str(r.getField()),
+                    get(r.getWinner()), get(r.getWinnerTimestamp()), get(r.getLoser()),
+                    get(r.getLoserTimestamp())};
+  });
+}
+
+uint64_t fnv1a(std::string_view bytes, uint64_t h) {
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+} // namespace blaze

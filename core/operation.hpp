@@ -1,0 +1,48 @@
+// Operations: the unit of replication (schema/operation.capnp in memory).
+#pragma once
+
+#include "core/ids.hpp"
+#include "core/timestamp.hpp"
+#include "core/value.hpp"
+
+#include <string>
+#include <vector>
+
+namespace blaze {
+
+/// One field mutation inside an upsert.
+struct field_op {
+  enum class kind : uint8_t { set, increment, add, remove };
+  std::string field;
+  kind k = kind::set;
+  value val;                 // set: the value; add/remove: the element
+  int64_t delta = 0;         // increment
+  timestamp base;            // set: the timestamp of the value it overwrote
+  std::vector<dot> observed; // remove: the tags it observed
+};
+
+/// A delete's observation of one counter field's totals from one origin.
+struct counter_observation {
+  std::string field;
+  node_id origin;
+  uint64_t positive = 0;
+  uint64_t negative = 0;
+};
+
+struct operation {
+  enum class kind : uint8_t { upsert, remove_record, create_index, drop_index };
+  dot id;
+  uint64_t counter = 0;  // HLC counter; the timestamp's node is id.origin
+  std::string collection;
+  record_id record;
+  kind k = kind::upsert;
+  std::vector<field_op> fields;                // upsert
+  std::vector<counter_observation> observed;   // remove_record
+  std::string index_field;                     // create_index / drop_index
+
+  timestamp time() const { return {counter, id.origin}; }
+};
+
+const char* kind_name(operation::kind k);
+
+} // namespace blaze

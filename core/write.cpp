@@ -1,0 +1,144 @@
+#include "core/write.hpp"
+
+namespace blaze {
+
+namespace {
+
+status check_name(const std::string& name, size_t max, const char* what) {
+  if (name.empty())
+    return {errc::invalid_argument, std::string(what) + " name is empty"};
+  if (name.size() > max)
+    return {errc::too_large, std::string(what) + " name is " + std::to_string(name.size()) +
+                               " bytes, over the maximum of " + std::to_string(max)};
+  return {};
+}
+
+status check_value(const std::string& field, const value& v, const limits& lim) {
+  if (auto n = v.byte_size(); n > lim.max_value)
+    return {errc::too_large, "value of field '" + field + "' is " + std::to_string(n) +
+                               " bytes, over the maximum of " + std::to_string(lim.max_value)};
+  return {};
+}
+
+field_op set_op(const record_state* cur, const std::string& name, const value& v) {
+  field_op fo;
+  fo.field = name;
+  fo.k = field_op::kind::set;
+  fo.val = v;
+  if (cur)
+    if (auto it = cur->fields.find(name); it != cur->fields.end())
+      fo.base = it->second.lww.ts;
+  return fo;
+}
+
+} // namespace
+
+status validate(const write& w, const limits& lim) {
+  if (auto s = check_name(w.collection, lim.max_collection_name, "collection"); !s)
+    return s;
+  switch (w.k) {
+    case write::kind::insert:
+    case write::kind::update: {
+      if (w.k == write::kind::update && w.fields.empty())
+        return {errc::invalid_argument, "update names no fields"};
+      size_t total = 0;
+      for (auto& [name, v] : w.fields) {
+        if (auto s = check_name(name, lim.max_field_name, "field"); !s)
+          return s;
+        if (auto s = check_value(name, v, lim); !s)
+          return s;
+        total += name.size() + v.byte_size();
+      }
+      if (total > lim.max_record)
+        return {errc::too_large, "record is " + std::to_string(total) +
+                                   " bytes, over the maximum of " + std::to_string(lim.max_record)};
+      return {};
+    }
+    case write::kind::set:
+    case write::kind::add:
+    case write::kind::remove:
+      if (auto s = check_name(w.field, lim.max_field_name, "field"); !s)
+        return s;
+      return check_value(w.field, w.val, lim);
+    case write::kind::increment:
+    case write::kind::create_index:
+    case write::kind::drop_index: return check_name(w.field, lim.max_field_name, "field");
+    case write::kind::remove_record: return {};
+  }
+  return {};
+}
+
+result<operation> make_operation(const write& w, const record_state* cur, dot id, uint64_t counter) {
+  operation op;
+  op.id = id;
+  op.counter = counter;
+  op.collection = w.collection;
+  op.record = w.record;
+  bool live = cur && cur->alive();
+  auto missing = [&] {
+    return status{errc::unknown_record,
+                  "no record " + w.record.to_hex() + " in collection '" + w.collection + "'"};
+  };
+  switch (w.k) {
+    case write::kind::insert:
+      for (auto& [name, v] : w.fields)
+        op.fields.push_back(set_op(cur, name, v));
+      return op;
+    case write::kind::update:
+      if (!live)
+        return missing();
+      for (auto& [name, v] : w.fields)
+        op.fields.push_back(set_op(cur, name, v));
+      return op;
+    case write::kind::set:
+      if (!live)
+        return missing();
+      op.fields.push_back(set_op(cur, w.field, w.val));
+      return op;
+    case write::kind::increment: {
+      if (!live)
+        return missing();
+      field_op fo;
+      fo.field = w.field;
+      fo.k = field_op::kind::increment;
+      fo.delta = w.delta;
+      op.fields.push_back(std::move(fo));
+      return op;
+    }
+    case write::kind::add:
+    case write::kind::remove: {
+      if (!live)
+        return missing();
+      field_op fo;
+      fo.field = w.field;
+      fo.val = w.val;
+      if (w.k == write::kind::add) {
+        fo.k = field_op::kind::add;
+      } else {
+        fo.k = field_op::kind::remove;
+        if (auto it = cur->fields.find(w.field); it != cur->fields.end())
+          fo.observed = it->second.set.tags_of(w.val);
+      }
+      op.fields.push_back(std::move(fo));
+      return op;
+    }
+    case write::kind::remove_record:
+      if (!live)
+        return missing();
+      op.k = operation::kind::remove_record;
+      for (auto& [name, f] : cur->fields)
+        for (auto& [origin, e] : f.counter.entries)
+          op.observed.push_back({name, origin, e.positive, e.negative});
+      return op;
+    case write::kind::create_index:
+    case write::kind::drop_index:
+      op.k = w.k == write::kind::create_index ? operation::kind::create_index
+                                             : operation::kind::drop_index;
+      op.index_field = w.field;
+      op.record = {};
+      return op;
+  }
+  return status{errc::invalid_argument, "unknown write kind"};
+}
+
+} // namespace blaze
