@@ -43,11 +43,14 @@ uint64_t digest_index(uint64_t seed, const std::string& collection, const std::s
 }
 
 uint64_t replica::digest() const {
-  uint64_t h = fnv1a("blaze");
+  // A sum of per-entry hashes: independent of iteration order, so storage
+  // (which iterates in key order) computes the same digest.
+  const uint64_t seed = fnv1a("blaze");
+  uint64_t h = seed;
   for (auto& [k, r] : records_)
-    h = digest_record(h, k.first, k.second, r);
+    h += digest_record(seed, k.first, k.second, r);
   for (auto& [k, s] : indexes_)
-    h = digest_index(h, k.first, k.second, s);
+    h += digest_index(seed, k.first, k.second, s);
   return h;
 }
 

@@ -37,7 +37,8 @@ private:
   std::set<dot> applied_;
 };
 
-/// Digest of one record's canonical encoding, chained from `seed`.
+/// Digest of one record's canonical encoding from `seed`. A database digest
+/// is fnv1a("blaze") plus the sum of its records' and indexes' digests.
 uint64_t digest_record(uint64_t seed, const std::string& collection, const record_id& id,
                        const record_state& r);
 /// Digest of one index declaration, chained from `seed`.

@@ -68,6 +68,32 @@ status validate(const write& w, const limits& lim) {
   return {};
 }
 
+status validate(const operation& op, const limits& lim) {
+  if (op.id.seq == 0 || op.id.origin.is_zero())
+    return {errc::invalid_argument, "operation has no dot"};
+  if (op.counter == 0)
+    return {errc::invalid_argument, "operation has no timestamp"};
+  if (auto s = check_name(op.collection, lim.max_collection_name, "collection"); !s)
+    return s;
+  size_t total = 0;
+  for (auto& fo : op.fields) {
+    if (auto s = check_name(fo.field, lim.max_field_name, "field"); !s)
+      return s;
+    if (auto s = check_value(fo.field, fo.val, lim); !s)
+      return s;
+    total += fo.field.size() + fo.val.byte_size() + 16 * fo.observed.size();
+  }
+  for (auto& ob : op.observed)
+    if (auto s = check_name(ob.field, lim.max_field_name, "field"); !s)
+      return s;
+  if (total > lim.max_record)
+    return {errc::too_large, "operation is " + std::to_string(total) + " bytes, over the maximum of " +
+                               std::to_string(lim.max_record)};
+  if ((op.k == operation::kind::create_index || op.k == operation::kind::drop_index))
+    return check_name(op.index_field, lim.max_field_name, "field");
+  return {};
+}
+
 result<operation> make_operation(const write& w, const record_state* cur, dot id, uint64_t counter) {
   operation op;
   op.id = id;

@@ -37,6 +37,9 @@ struct write {
 /// Checks names and sizes; does not look at stored state.
 status validate(const write& w, const limits& lim);
 
+/// Checks an operation received from elsewhere: names, sizes, kinds.
+status validate(const operation& op, const limits& lim);
+
 /// Builds the operation for `w` against the record's current state
 /// (`current` null when the record was never seen). Fails with
 /// unknown_record when `w` needs a live record and there is none.

@@ -1,0 +1,158 @@
+// One database's RocksDB instance (DESIGN §5): column families records,
+// oplog, index, meta, conflicts. Every group of operations is applied in one
+// WriteBatch (oplog, records, indexes, clock, version vector), so a crash
+// leaves all of it or none; re-applying a known dot changes nothing.
+//
+// Thread contract: one writer thread at a time (the database actor) calls the
+// mutating functions; the read functions may be called from other threads
+// concurrently (RocksDB is safe for concurrent readers).
+#pragma once
+
+#include "core/codec.hpp"
+#include "core/index_state.hpp"
+#include "core/query.hpp"
+#include "core/record.hpp"
+#include "core/version_vector.hpp"
+#include "core/write.hpp"
+#include "storage/environment.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+} // namespace rocksdb
+
+namespace blaze {
+
+enum class durability : uint8_t {
+  sync,      // fsync before a write is acknowledged: nothing acknowledged is lost
+  buffered,  // WAL without fsync: survives a process crash, not a power loss
+};
+
+struct store_options {
+  durability mode = durability::buffered;
+  limits lim;
+  uint64_t max_clock_skew_ms = 60'000;  // remote timestamps further ahead are refused
+  decode_limits decoding;
+};
+
+/// A change to one record, as the change feed reports it.
+struct change {
+  std::string collection;
+  record_id id;
+  bool deleted = false;  // the record is not alive after the change
+  value_map doc;         // the visible document after the change
+  dot by;                // the operation that made it
+};
+
+/// What applying a batch of remote operations did.
+struct apply_report {
+  size_t applied = 0;
+  size_t duplicates = 0;
+  std::vector<std::pair<dot, status>> refused;  // with the reason
+};
+
+/// How a query ran (for tests and `explain`).
+struct query_stats {
+  bool used_index = false;
+  std::string index_field;
+  size_t examined = 0;  // records decoded and checked
+};
+
+class store {
+public:
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  /// Opens (creating if missing) the database at `dir` for node `self`.
+  static result<std::unique_ptr<store>> open(const std::filesystem::path& dir, node_id self,
+                                             const store_options& opts,
+                                             std::shared_ptr<storage_environment> env);
+
+  // ---- writer thread ------------------------------------------------------
+
+  /// Turns each write into an operation and commits them all in one
+  /// WriteBatch. Each write has its own result: a failed write (validation,
+  /// unknown record) consumes no sequence number and does not stop the others.
+  std::vector<result<operation>> write_local(std::span<const write> writes, uint64_t now_ms,
+                                             std::vector<change>* changes = nullptr);
+
+  /// Applies operations from other replicas in one WriteBatch. Per origin they
+  /// must extend the version vector without gaps (they are sorted first);
+  /// known dots are no-ops unless their bytes differ (equivocation: refused).
+  apply_report apply_remote(std::vector<operation> ops, uint64_t now_ms,
+                            std::vector<change>* changes = nullptr);
+
+  /// Removes recorded conflicts of a record (all records when `id` is null).
+  status clear_conflicts(const std::string& collection, const record_id* id);
+
+  // ---- any thread ---------------------------------------------------------
+
+  /// The visible document of a live record; unknown_record otherwise.
+  result<value_map> get(const std::string& collection, const record_id& id) const;
+  /// The full CRDT state (nullopt when never seen).
+  result<std::optional<record_state>> state(const std::string& collection, const record_id& id) const;
+  result<std::vector<row>> run(const query& q, query_stats* stats = nullptr) const;
+  /// Operations this store has and `after` lacks, in (origin, seq) order, at most `max_ops`.
+  result<std::vector<operation>> operations_after(const version_vector& after, size_t max_ops) const;
+  /// Encoded operation bytes for one dot (nullopt when absent).
+  result<std::optional<std::string>> operation_bytes(const dot& d) const;
+  result<std::vector<conflict>> conflicts() const;
+  /// Collections that hold at least one record key, sorted.
+  result<std::vector<std::string>> collections() const;
+  result<size_t> count_records(bool alive_only = true) const;
+
+  version_vector versions() const;
+  uint64_t clock() const;
+  std::map<std::pair<std::string, std::string>, index_state> indexes() const;
+  /// Digest of records and index declarations: equal to replica::digest()
+  /// of a replica that applied the same operations.
+  result<uint64_t> digest() const;
+
+  node_id self() const { return self_; }
+  const store_options& options() const { return opts_; }
+  const std::filesystem::path& path() const { return dir_; }
+
+private:
+  struct pending;  // one WriteBatch being assembled
+  store(std::filesystem::path dir, node_id self, store_options opts,
+        std::shared_ptr<storage_environment> env);
+  status load_meta();
+  status apply_one(pending& p, const operation& op, std::vector<change>* changes);
+  result<std::optional<record_state>> load(pending* p, const std::string& collection,
+                                           const record_id& id) const;
+  status commit(pending& p);
+  void index_record(pending& p, const std::string& collection, const record_id& id,
+                    const record_state* before, const record_state& after);
+  status build_index(pending& p, const std::string& collection, const std::string& field, bool add);
+
+  std::filesystem::path dir_;
+  node_id self_;
+  store_options opts_;
+  std::shared_ptr<storage_environment> env_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* records_ = nullptr;
+  rocksdb::ColumnFamilyHandle* oplog_ = nullptr;
+  rocksdb::ColumnFamilyHandle* index_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* conflicts_ = nullptr;
+
+  // In-memory copies of meta, changed only by the writer after a commit.
+  mutable std::mutex meta_mutex_;
+  version_vector vv_;
+  uint64_t clock_ = 0;
+  std::map<std::pair<std::string, std::string>, index_state> indexes_;
+};
+
+} // namespace blaze
