@@ -1,0 +1,197 @@
+#include "actors/database_actor.hpp"
+
+#include "actors/errors.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace blaze {
+
+namespace {
+
+uint64_t now_ms() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+struct database_state {
+  std::string db_name;
+  std::shared_ptr<store> st;
+
+  struct waiting {
+    writes batch;
+    caf::typed_response_promise<write_outcomes> promise;
+  };
+  std::vector<waiting> pending;  // writes gathered since the last flush
+  bool flush_scheduled = false;
+
+  struct subscriber {
+    caf::actor who;
+    std::string collection;  // empty: all
+  };
+  std::vector<subscriber> subscribers;
+
+  static inline const char* name = "blaze.database";
+};
+
+using database_pointer = database_actor::stateful_pointer<database_state>;
+
+void publish(database_pointer self, changes& cs) {
+  for (auto& c : cs)
+    for (auto& s : self->state.subscribers)
+      if (s.collection.empty() || s.collection == c.collection)
+        caf::anon_send(s.who, change_atom::value, c);
+}
+
+// Commits every write gathered since the last flush in one WriteBatch and
+// answers each request with its own outcomes.
+void flush(database_pointer self) {
+  auto& s = self->state;
+  s.flush_scheduled = false;
+  if (s.pending.empty())
+    return;
+  std::vector<database_state::waiting> batch;
+  batch.swap(s.pending);
+  writes all;
+  for (auto& w : batch)
+    all.insert(all.end(), std::make_move_iterator(w.batch.begin()), std::make_move_iterator(w.batch.end()));
+  changes cs;
+  auto results = s.st->write_local(all, now_ms(), s.subscribers.empty() ? nullptr : &cs);
+  size_t i = 0;
+  for (auto& w : batch) {
+    write_outcomes out;
+    out.reserve(w.batch.size());
+    for (size_t n = 0; n < w.batch.size(); ++n, ++i) {
+      auto& r = results[i];
+      if (r)
+        out.push_back({status{}, r->id, r->record});
+      else
+        out.push_back({r.error(), dot{}, all[i].record});
+      if (!r && r.error().code == errc::io_error)
+        spdlog::error("database {}: {}", s.db_name, r.error().message);
+    }
+    w.promise.deliver(std::move(out));
+  }
+  publish(self, cs);
+}
+
+database_actor::behavior_type database_impl(database_pointer self, std::string name,
+                                            std::shared_ptr<store> st) {
+  self->state.db_name = std::move(name);
+  self->state.st = std::move(st);
+  self->set_down_handler([self](const caf::down_msg& dm) {
+    auto& subs = self->state.subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](auto& s) { return s.who.address() == dm.source; }),
+               subs.end());
+  });
+  return {
+    [self](write_atom, writes& ws) -> caf::typed_response_promise<write_outcomes> {
+      auto rp = self->make_response_promise<write_outcomes>();
+      self->state.pending.push_back({std::move(ws), rp});
+      if (!self->state.flush_scheduled) {
+        self->state.flush_scheduled = true;
+        // Queued behind every request already in the mailbox: those join this batch.
+        self->send(self, flush_atom::value);
+      }
+      return rp;
+    },
+    [self](flush_atom) { flush(self); },
+    [self](get_atom, const std::string& collection, const record_id& id) -> caf::result<value_map> {
+      auto r = self->state.st->get(collection, id);
+      if (!r)
+        return to_error(r.error());
+      return std::move(*r);
+    },
+    [self](query_atom, const query& q) -> caf::result<query_result> {
+      query_result out;
+      auto r = self->state.st->run(q, &out.stats);
+      if (!r)
+        return to_error(r.error());
+      out.rows = std::move(*r);
+      return out;
+    },
+    [self](apply_atom, operations& ops) -> apply_report {
+      changes cs;
+      auto rep = self->state.st->apply_remote(std::move(ops), now_ms(),
+                                              self->state.subscribers.empty() ? nullptr : &cs);
+      for (auto& [d, why] : rep.refused)
+        spdlog::warn("database {}: refused operation {}:{}: {}", self->state.db_name, d.origin.to_hex(), d.seq,
+                     why.message);
+      publish(self, cs);
+      return rep;
+    },
+    [self](subscribe_atom, const caf::actor& who, const std::string& collection) {
+      self->monitor(who);
+      self->state.subscribers.push_back({who, collection});
+      return true;
+    },
+    [self](unsubscribe_atom, const caf::actor& who) {
+      auto& subs = self->state.subscribers;
+      subs.erase(std::remove_if(subs.begin(), subs.end(), [&](auto& s) { return s.who == who; }), subs.end());
+      self->demonitor(who);
+    },
+    [self](conflicts_atom) -> caf::result<conflicts> {
+      auto r = self->state.st->conflicts();
+      if (!r)
+        return to_error(r.error());
+      return std::move(*r);
+    },
+    [self](clear_atom, const std::string& collection, const std::string& id_hex) -> caf::result<bool> {
+      if (id_hex.empty()) {
+        auto cols = self->state.st->collections();
+        if (!cols)
+          return to_error(cols.error());
+        for (auto& c : *cols)
+          if (collection.empty() || c == collection)
+            if (auto s = self->state.st->clear_conflicts(c, nullptr); !s)
+              return to_error(s);
+        return true;
+      }
+      auto id = record_id::from_hex(id_hex);
+      if (!id)
+        return to_error({errc::invalid_argument, "record id '" + id_hex + "' is not 32 hex digits"});
+      if (auto s = self->state.st->clear_conflicts(collection, &*id); !s)
+        return to_error(s);
+      return true;
+    },
+    [self](status_atom) -> caf::result<database_status> {
+      auto& st = *self->state.st;
+      database_status out;
+      out.name = self->state.db_name;
+      out.self = st.self();
+      out.versions = st.versions();
+      out.clock = st.clock();
+      out.operations = out.versions.total();
+      auto n = st.count_records();
+      if (!n)
+        return to_error(n.error());
+      out.records = *n;
+      auto cs = st.conflicts();
+      if (!cs)
+        return to_error(cs.error());
+      out.conflicts = cs->size();
+      for (auto& [k, is] : st.indexes())
+        if (is.active())
+          out.indexes.push_back(k);
+      auto cols = st.collections();
+      if (!cols)
+        return to_error(cols.error());
+      out.collections = std::move(*cols);
+      out.durability = st.options().mode == durability::sync ? "sync" : "buffered";
+      return out;
+    },
+  };
+}
+
+} // namespace
+
+database_actor spawn_database(caf::actor_system& sys, std::string name, std::shared_ptr<store> st) {
+  return sys.spawn(database_impl, std::move(name), std::move(st));
+}
+
+} // namespace blaze

@@ -1,0 +1,39 @@
+// The `database` actor: owns one store (one RocksDB instance); applies local
+// writes with group commit, applies remote operations, answers reads and
+// queries, and feeds change subscribers.
+#pragma once
+
+#include "actors/messages.hpp"
+
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/replies_to.hpp>
+
+#include <memory>
+
+namespace blaze {
+
+// clang-format off
+using database_actor = caf::typed_actor<
+  // Local writes. Writes that arrive together are committed in one WriteBatch.
+  caf::replies_to<write_atom, writes>::with<write_outcomes>,
+  // Internal: commits the writes gathered so far (sent by the actor to itself).
+  caf::reacts_to<flush_atom>,
+  caf::replies_to<get_atom, std::string, record_id>::with<value_map>,
+  caf::replies_to<query_atom, query>::with<query_result>,
+  // Operations from other replicas.
+  caf::replies_to<apply_atom, operations>::with<apply_report>,
+  // Change feed: `subscriber` receives (change_atom, change) for the
+  // collection (empty: every collection) until it unsubscribes or goes down.
+  caf::replies_to<subscribe_atom, caf::actor, std::string>::with<bool>,
+  caf::reacts_to<unsubscribe_atom, caf::actor>,
+  caf::replies_to<conflicts_atom>::with<conflicts>,
+  caf::replies_to<clear_atom, std::string, std::string>::with<bool>,
+  caf::replies_to<status_atom>::with<database_status>>;
+// clang-format on
+
+/// Spawns the database actor for an opened store. The store is shared with
+/// the database's oplog actor (read-only use there).
+database_actor spawn_database(caf::actor_system& sys, std::string name, std::shared_ptr<store> st);
+
+} // namespace blaze

@@ -1,0 +1,82 @@
+// Atoms and message types shared by BlazeDB's actors. The C++ types in these
+// messages stay inside one process (CAF_ALLOW_UNSAFE_MESSAGE_TYPE); what
+// crosses a process boundary is Cap'n Proto bytes (schema/).
+#pragma once
+
+#include "core/operation.hpp"
+#include "core/query.hpp"
+#include "core/record.hpp"
+#include "core/version_vector.hpp"
+#include "core/write.hpp"
+#include "storage/store.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <string>
+#include <vector>
+
+namespace blaze {
+
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using query_atom = caf::atom_constant<caf::atom("query")>;
+using apply_atom = caf::atom_constant<caf::atom("apply")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
+using change_atom = caf::atom_constant<caf::atom("change")>;
+using conflicts_atom = caf::atom_constant<caf::atom("conflicts")>;
+using clear_atom = caf::atom_constant<caf::atom("clear")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using ops_atom = caf::atom_constant<caf::atom("ops")>;
+using open_atom = caf::atom_constant<caf::atom("open")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using close_atom = caf::atom_constant<caf::atom("close")>;
+
+/// The outcome of one write: its status, and on success the operation's dot
+/// and the record it touched.
+struct write_outcome {
+  status st;
+  dot id;
+  record_id record;
+};
+using write_outcomes = std::vector<write_outcome>;
+using writes = std::vector<write>;
+using operations = std::vector<operation>;
+using changes = std::vector<change>;
+using conflicts = std::vector<conflict>;
+
+struct query_result {
+  std::vector<row> rows;
+  query_stats stats;
+};
+
+/// A database's vital signs, for `status`.
+struct database_status {
+  std::string name;
+  node_id self;
+  version_vector versions;
+  uint64_t clock = 0;
+  uint64_t operations = 0;  // in the oplog
+  uint64_t records = 0;     // alive
+  uint64_t conflicts = 0;
+  std::vector<std::pair<std::string, std::string>> indexes;  // active (collection, field)
+  std::vector<std::string> collections;
+  std::string durability;
+};
+
+} // namespace blaze
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::writes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::write_outcomes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::record_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::value_map)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::query_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::operations)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::apply_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::conflicts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::database_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::version_vector)

@@ -1,0 +1,97 @@
+#include "actors/registry_actor.hpp"
+
+#include "actors/errors.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+namespace blaze {
+
+namespace {
+
+struct registry_state {
+  registry_config cfg;
+  std::map<std::string, database_handles> open;
+  static inline const char* name = "blaze.registry";
+};
+
+using registry_pointer = registry_actor::stateful_pointer<registry_state>;
+
+bool is_database_dir(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::is_directory(p, ec) && std::filesystem::exists(p / "CURRENT", ec);
+}
+
+void stop(const database_handles& h) {
+  caf::anon_send_exit(h.db, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(h.log, caf::exit_reason::user_shutdown);
+}
+
+registry_actor::behavior_type registry_impl(registry_pointer self, registry_config cfg) {
+  self->state.cfg = std::move(cfg);
+  self->attach_functor([self] {
+    for (auto& [name, h] : self->state.open)
+      stop(h);
+  });
+  return {
+    [self](open_atom, const std::string& name, bool create) -> caf::result<database_handles> {
+      if (auto s = validate_database_name(name); !s)
+        return to_error(s);
+      auto& open = self->state.open;
+      if (auto it = open.find(name); it != open.end())
+        return it->second;
+      auto& cfg = self->state.cfg;
+      auto dir = cfg.data_dir / name;
+      if (!create && !is_database_dir(dir))
+        return to_error({errc::unknown_database, "no database '" + name + "' in " + cfg.data_dir.string()});
+      auto st = store::open(dir, cfg.self, cfg.store, cfg.env);
+      if (!st)
+        return to_error(st.error());
+      std::shared_ptr<store> shared(std::move(*st));
+      database_handles h{name, spawn_database(self->system(), name, shared), spawn_oplog(self->system(), shared)};
+      open.emplace(name, h);
+      spdlog::debug("opened database {}", name);
+      return h;
+    },
+    [self](list_atom) {
+      std::vector<std::string> names;
+      std::error_code ec;
+      for (auto& e : std::filesystem::directory_iterator(self->state.cfg.data_dir, ec))
+        if (is_database_dir(e.path()))
+          names.push_back(e.path().filename().string());
+      std::sort(names.begin(), names.end());
+      return names;
+    },
+    [self](close_atom, const std::string& name) {
+      auto it = self->state.open.find(name);
+      if (it == self->state.open.end())
+        return false;
+      stop(it->second);
+      self->state.open.erase(it);
+      return true;
+    },
+  };
+}
+
+} // namespace
+
+status validate_database_name(const std::string& name) {
+  if (name.empty() || name.size() > 128)
+    return {errc::invalid_argument, "database name must be 1 to 128 characters"};
+  if (name[0] == '.')
+    return {errc::invalid_argument, "database name '" + name + "' must not start with '.'"};
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+      return {errc::invalid_argument, "database name '" + name + "' may only use letters, digits, '_', '-' and '.'"};
+  return {};
+}
+
+registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg) {
+  return sys.spawn(registry_impl, std::move(cfg));
+}
+
+} // namespace blaze

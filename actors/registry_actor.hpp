@@ -1,0 +1,51 @@
+// The node's registry actor: opens the databases of one data directory on
+// request (spawning their database and oplog actors), lists and closes them.
+#pragma once
+
+#include "actors/database_actor.hpp"
+#include "actors/oplog_actor.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace blaze {
+
+/// The actors serving one open database.
+struct database_handles {
+  std::string name;
+  database_actor db;
+  oplog_actor log;
+};
+
+/// What the registry needs to open databases.
+struct registry_config {
+  std::filesystem::path data_dir;
+  node_id self;
+  store_options store;
+  std::shared_ptr<storage_environment> env;
+};
+
+// clang-format off
+using registry_actor = caf::typed_actor<
+  // Opens (or, with create=true, creates) database `name`.
+  caf::replies_to<open_atom, std::string, bool>::with<database_handles>,
+  // Names of every database in the data directory, sorted.
+  caf::replies_to<list_atom>::with<std::vector<std::string>>,
+  // Stops a database's actors and closes its RocksDB instance.
+  caf::replies_to<close_atom, std::string>::with<bool>>;
+// clang-format on
+
+/// A database name: 1-128 of [A-Za-z0-9_.-], not starting with '.'.
+status validate_database_name(const std::string& name);
+
+/// Spawns the registry. Its open databases stop when it stops.
+registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg);
+
+} // namespace blaze
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::database_handles)
