@@ -15,7 +15,9 @@ namespace {
 
 struct registry_state {
   registry_config cfg;
-  std::map<std::string, database_handles> open;
+  // Shared with the cleanup functor, which runs after the state is gone.
+  std::shared_ptr<std::map<std::string, database_handles>> open =
+    std::make_shared<std::map<std::string, database_handles>>();
   static inline const char* name = "blaze.registry";
 };
 
@@ -33,15 +35,15 @@ void stop(const database_handles& h) {
 
 registry_actor::behavior_type registry_impl(registry_pointer self, registry_config cfg) {
   self->state.cfg = std::move(cfg);
-  self->attach_functor([self] {
-    for (auto& [name, h] : self->state.open)
+  self->attach_functor([open = self->state.open] {
+    for (auto& [name, h] : *open)
       stop(h);
   });
   return {
     [self](open_atom, const std::string& name, bool create) -> caf::result<database_handles> {
       if (auto s = validate_database_name(name); !s)
         return to_error(s);
-      auto& open = self->state.open;
+      auto& open = *self->state.open;
       if (auto it = open.find(name); it != open.end())
         return it->second;
       auto& cfg = self->state.cfg;
@@ -67,11 +69,12 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
       return names;
     },
     [self](close_atom, const std::string& name) {
-      auto it = self->state.open.find(name);
-      if (it == self->state.open.end())
+      auto& open = *self->state.open;
+      auto it = open.find(name);
+      if (it == open.end())
         return false;
       stop(it->second);
-      self->state.open.erase(it);
+      open.erase(it);
       return true;
     },
   };

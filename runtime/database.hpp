@@ -1,0 +1,95 @@
+// blaze::database: the embedding API of one database. Cheap to copy (a pair
+// of actor handles); every call goes through the database actor. Blocking
+// calls wait up to the node's timeout; `*_async` calls return at once and
+// call back on a CAF worker thread.
+#pragma once
+
+#include "actors/database_actor.hpp"
+#include "actors/oplog_actor.hpp"
+#include "actors/registry_actor.hpp"
+#include "runtime/query_builder.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+namespace blaze {
+
+/// A live change subscription; the callback stops when this is destroyed
+/// or `cancel()`ed.
+class subscription {
+public:
+  subscription() = default;
+  subscription(caf::actor_system* sys, database_actor db, caf::actor listener);
+  subscription(subscription&&) noexcept = default;
+  subscription& operator=(subscription&&) noexcept;
+  ~subscription();
+  void cancel();
+
+private:
+  caf::actor_system* sys_ = nullptr;
+  database_actor db_;
+  caf::actor listener_;
+};
+
+class database {
+public:
+  database(caf::actor_system& sys, database_handles h, std::chrono::milliseconds timeout);
+
+  const std::string& name() const { return h_.name; }
+
+  // ---- writes (blocking) -------------------------------------------------
+  /// Inserts a record with a new random id and returns it.
+  result<record_id> insert(const std::string& collection, value_map fields);
+  /// Inserts (or, if it exists, updates) the record with id `id`.
+  result<record_id> put(const std::string& collection, const record_id& id, value_map fields);
+  status update(const std::string& collection, const record_id& id, value_map fields);
+  status set(const std::string& collection, const record_id& id, std::string field, value v);
+  status increment(const std::string& collection, const record_id& id, std::string field, int64_t delta);
+  status add(const std::string& collection, const record_id& id, std::string field, value element);
+  status remove(const std::string& collection, const record_id& id, std::string field, value element);
+  /// Deletes a record (a tombstone; a later write resurrects it).
+  status erase(const std::string& collection, const record_id& id);
+  status create_index(const std::string& collection, std::string field);
+  status drop_index(const std::string& collection, std::string field);
+  /// Many writes committed together (one WriteBatch); one outcome each.
+  result<write_outcomes> write(writes ws);
+
+  // ---- reads (blocking) --------------------------------------------------
+  result<value_map> get(const std::string& collection, const record_id& id) const;
+  query_builder query(std::string collection) const { return query_builder(*this, std::move(collection)); }
+  result<std::vector<row>> run(const blaze::query& q, query_stats* stats = nullptr) const;
+  result<conflicts> list_conflicts() const;
+  /// Forgets recorded conflicts of one record, or of a whole collection
+  /// (id null), or of the database (collection empty).
+  status clear_conflicts(const std::string& collection = {}, const record_id* id = nullptr);
+  result<database_status> status_info() const;
+  /// Operations this database has and `after` lacks (at most `max`).
+  result<operations> operations_after(const version_vector& after, uint64_t max) const;
+  /// Applies operations from another replica.
+  result<apply_report> apply(operations ops);
+
+  // ---- asynchronous forms --------------------------------------------------
+  void write_async(writes ws, std::function<void(result<write_outcomes>)> done);
+  void get_async(std::string collection, record_id id, std::function<void(result<value_map>)> done) const;
+  void run_async(blaze::query q, std::function<void(result<std::vector<row>>)> done) const;
+
+  /// Calls `fn` for every committed change in `collection` (empty: all), on
+  /// a CAF worker thread, in commit order, until the subscription ends.
+  subscription subscribe(std::string collection, std::function<void(const change&)> fn);
+
+  const database_handles& handles() const { return h_; }
+
+private:
+  status single(blaze::write w);
+  caf::actor_system* sys_;
+  database_handles h_;
+  std::chrono::milliseconds timeout_;
+};
+
+/// A random record id.
+record_id new_record_id();
+
+} // namespace blaze

@@ -1,0 +1,57 @@
+// blaze::node: one BlazeDB node — an embedded CAF actor system, a data
+// directory (locked against other processes) and a node identity.
+//
+//   auto n = blaze::node::open({.data_dir = "data"});
+//   auto db = (*n)->open_database("bugs");
+//   auto id = db->insert("bugs", {{"title", "crash"}, {"priority", 2}});
+#pragma once
+
+#include "actors/registry_actor.hpp"
+#include "runtime/database.hpp"
+#include "runtime/identity.hpp"
+#include "runtime/options.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace blaze {
+
+class node {
+public:
+  /// Opens the data directory (creating it), takes its lock and identity and
+  /// starts the actor system. Fails with errc::locked when another process
+  /// has the directory open.
+  static result<std::unique_ptr<node>> open(const node_options& opts);
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Opens database `name`, creating it when `create` is true.
+  result<database> open_database(const std::string& name, bool create = true);
+  /// Every database in the data directory.
+  result<std::vector<std::string>> databases() const;
+  /// Closes a database's actors and RocksDB instance (reopened on next use).
+  status close_database(const std::string& name);
+
+  node_id id() const { return ident_.id; }
+  const identity& ident() const { return ident_; }
+  const node_options& options() const { return opts_; }
+  caf::actor_system& system() { return *sys_; }
+  registry_actor registry() const { return registry_; }
+
+private:
+  node(node_options opts, int lock_fd, identity ident);
+
+  node_options opts_;
+  int lock_fd_;
+  identity ident_;
+  std::unique_ptr<caf::actor_system_config> cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  registry_actor registry_;
+};
+
+} // namespace blaze

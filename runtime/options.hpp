@@ -1,0 +1,30 @@
+// Options of a BlazeDB node (leveldb-style options struct).
+#pragma once
+
+#include "core/write.hpp"
+#include "storage/environment.hpp"
+#include "storage/store.hpp"
+
+#include <chrono>
+#include <filesystem>
+
+namespace blaze {
+
+struct node_options {
+  /// Where databases, the node identity and the lock file live.
+  std::filesystem::path data_dir = "blazedb-data";
+  /// sync: fsync before acknowledging; buffered: WAL without fsync.
+  durability mode = durability::buffered;
+  /// Size limits for values, records and names.
+  limits lim;
+  /// Remote operations stamped further than this in the future are refused.
+  uint64_t max_clock_skew_ms = 60'000;
+  /// RocksDB resources shared by every database of the node.
+  environment_options storage;
+  /// Every request to an actor gives up after this long.
+  std::chrono::milliseconds timeout{30'000};
+  /// CAF scheduler threads (0: one per core).
+  size_t worker_threads = 0;
+};
+
+} // namespace blaze
