@@ -94,9 +94,14 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
       auto rp = self->make_response_promise<write_outcomes>();
       self->state.pending.push_back({std::move(ws), rp});
       if (!self->state.flush_scheduled) {
-        self->state.flush_scheduled = true;
-        // Queued behind every request already in the mailbox: those join this batch.
-        self->send(self, flush_atom::value);
+        if (self->mailbox().empty()) {
+          // Nothing else arrived together: commit now, saving a round trip.
+          flush(self);
+        } else {
+          // Queued behind every request already in the mailbox: those join this batch.
+          self->state.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
       }
       return rp;
     },

@@ -7,6 +7,8 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include <openssl/sha.h>
+
 #include <map>
 
 namespace blaze {
@@ -50,7 +52,7 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
       auto dir = cfg.data_dir / name;
       if (!create && !is_database_dir(dir))
         return to_error({errc::unknown_database, "no database '" + name + "' in " + cfg.data_dir.string()});
-      auto st = store::open(dir, cfg.self, cfg.store, cfg.env);
+      auto st = store::open(dir, replica_id(cfg.self, name), cfg.store, cfg.env);
       if (!st)
         return to_error(st.error());
       std::shared_ptr<store> shared(std::move(*st));
@@ -81,6 +83,17 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
 }
 
 } // namespace
+
+node_id replica_id(const node_id& node, const std::string& database) {
+  std::string input = "blazedb-replica:";
+  unsigned char id[16];
+  node.to_bytes(id);
+  input.append(reinterpret_cast<const char*>(id), 16);
+  input += database;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  return id128::from_bytes(digest);
+}
 
 status validate_database_name(const std::string& name) {
   if (name.empty() || name.size() > 128)

@@ -40,6 +40,12 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<close_atom, std::string>::with<bool>>;
 // clang-format on
 
+/// The origin under which database `database` of node `node` writes:
+/// the first 16 bytes of SHA-256("blazedb-replica:" ‖ node id ‖ name). Each
+/// database replica is its own origin, so two databases of one node can sync
+/// with each other; the id stays self-certifying given the node's key.
+node_id replica_id(const node_id& node, const std::string& database);
+
 /// A database name: 1-128 of [A-Za-z0-9_.-], not starting with '.'.
 status validate_database_name(const std::string& name);
 

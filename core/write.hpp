@@ -32,6 +32,9 @@ struct write {
   std::string field;  // set / increment / add / remove / index
   value val;          // set / add / remove
   int64_t delta = 0;  // increment
+  /// insert only: the caller guarantees `record` is a new random id, so the
+  /// store may skip looking up its current state.
+  bool fresh_id = false;
 };
 
 /// Checks names and sizes; does not look at stored state.

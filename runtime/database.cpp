@@ -92,7 +92,13 @@ status database::single(blaze::write w) {
 }
 
 result<record_id> database::insert(const std::string& collection, value_map fields) {
-  return put(collection, new_record_id(), std::move(fields));
+  auto w = make_write(write::kind::insert, collection, new_record_id());
+  w.fields = std::move(fields);
+  w.fresh_id = true;
+  auto id = w.record;
+  if (auto s = single(std::move(w)); !s)
+    return s;
+  return id;
 }
 
 result<record_id> database::put(const std::string& collection, const record_id& id, value_map fields) {

@@ -58,6 +58,7 @@ struct store::pending {
   uint64_t clock;
   std::map<std::pair<std::string, std::string>, index_state> indexes;
   std::set<std::pair<std::string, std::string>> touched_indexes;
+  std::set<std::pair<std::string, std::string>> built;  // indexes (re)built by this batch
   bool dirty = false;
 };
 
@@ -98,6 +99,9 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, nod
   cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cfo.write_buffer_size = 16 << 20;
   cfo.compression = rocksdb::kNoCompression;
+  // Point lookups of absent keys (new records) skip the memtable scan.
+  cfo.memtable_prefix_bloom_size_ratio = 0.05;
+  cfo.memtable_whole_key_filtering = true;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
     {rocksdb::kDefaultColumnFamilyName, cfo}, {"records", cfo}, {"oplog", cfo},
@@ -207,56 +211,82 @@ void store::index_record(pending& p, const std::string& collection, const record
 
 status store::build_index(pending& p, const std::string& collection, const std::string& field,
                           bool add) {
-  auto prefix = keys::index_prefix(collection, field);
-  if (!add) {
-    std::string end = prefix;
-    end.push_back(static_cast<char>(0xff));
-    end.append(32, static_cast<char>(0xff));
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index_));
-    for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next())
-      p.batch.Delete(index_, it->key());
-    return it->status().ok() ? status{} : io(it->status(), "cannot drop index");
-  }
+  // Calls fn(id, state) for every record of the collection as this batch
+  // leaves it (the database, overlaid with the batch's own changes).
   auto rprefix = keys::record_prefix(collection);
-  std::set<std::string> seen;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), records_));
-  for (it->Seek(rprefix); it->Valid() && starts_with(it->key(), rprefix); it->Next()) {
-    if (it->key().size() != rprefix.size() + 16)
-      continue;
-    auto key = it->key().ToString();
-    auto id = keys::record_id_of(key);
-    record_state st;
-    if (auto o = p.records.find(key); o != p.records.end()) {
-      st = o->second;
-    } else {
+  auto in_collection = [&](const std::string& key) {
+    return key.size() == rprefix.size() + 16 && key.compare(0, rprefix.size(), rprefix) == 0;
+  };
+  auto visit = [&](auto&& fn) -> status {
+    std::set<std::string> seen;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), records_));
+    for (it->Seek(rprefix); it->Valid() && starts_with(it->key(), rprefix); it->Next()) {
+      if (it->key().size() != rprefix.size() + 16)
+        continue;
+      auto key = it->key().ToString();
+      auto id = keys::record_id_of(key);
+      seen.insert(key);
+      if (auto o = p.records.find(key); o != p.records.end()) {
+        fn(id, o->second);
+        continue;
+      }
       auto r = decode_record(it->value().ToStringView(), opts_.decoding);
       if (!r)
         return {errc::corrupt, "record " + id.to_hex() + ": " + r.error().message};
-      st = std::move(*r);
+      fn(id, *r);
     }
-    seen.insert(key);
-    if (auto v = st.field(field))
-      p.batch.Put(index_, keys::index_entry(collection, field, *v, id), rocksdb::Slice());
-  }
-  if (!it->status().ok())
-    return io(it->status(), "cannot build index");
-  for (auto& [key, st] : p.records)
-    if (!seen.count(key) && key.compare(0, rprefix.size(), rprefix) == 0 && key.size() == rprefix.size() + 16)
+    if (!it->status().ok())
+      return io(it->status(), "cannot scan records");
+    for (auto& [key, st] : p.records)
+      if (!seen.count(key) && in_collection(key))
+        fn(keys::record_id_of(key), st);
+    return {};
+  };
+  std::pair<std::string, std::string> k{collection, field};
+  if (add) {
+    p.built.insert(k);
+    return visit([&](const record_id& id, const record_state& st) {
       if (auto v = st.field(field))
-        p.batch.Put(index_, keys::index_entry(collection, field, *v, keys::record_id_of(key)),
-                    rocksdb::Slice());
+        p.batch.Put(index_, keys::index_entry(collection, field, *v, id), rocksdb::Slice());
+    });
+  }
+  auto prefix = keys::index_prefix(collection, field);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index_));
+  for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next())
+    p.batch.Delete(index_, it->key());
+  if (!it->status().ok())
+    return io(it->status(), "cannot drop index");
+  // The entries this batch put are not in the database yet, so the scan
+  // above misses them: delete the entry of each record's current value too —
+  // of every record when this batch built the index, else of the records the
+  // batch changed (index_record keeps exactly those current).
+  auto erase = [&](const record_id& id, const record_state& st) {
+    if (auto v = st.field(field))
+      p.batch.Delete(index_, keys::index_entry(collection, field, *v, id));
+  };
+  if (p.built.erase(k))
+    return visit(erase);
+  for (auto& [key, st] : p.records)
+    if (in_collection(key))
+      erase(keys::record_id_of(key), st);
   return {};
 }
 
-status store::apply_one(pending& p, const operation& op, std::vector<change>* changes) {
+status store::apply_one(pending& p, const operation& op, std::vector<change>* changes,
+                         std::optional<record_state>* known) {
   p.batch.Put(oplog_, keys::oplog(op.id), encode(op));
   switch (op.k) {
     case operation::kind::upsert:
     case operation::kind::remove_record: {
-      auto cur = load(&p, op.collection, op.record);
-      if (!cur)
-        return cur.error();
-      std::optional<record_state> before = std::move(*cur);
+      std::optional<record_state> before;
+      if (known) {
+        before = std::move(*known);
+      } else {
+        auto cur = load(&p, op.collection, op.record);
+        if (!cur)
+          return cur.error();
+        before = std::move(*cur);
+      }
       record_state after = before ? *before : record_state{};
       std::vector<conflict> found;
       apply(after, op, &found);
@@ -341,7 +371,9 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
       out.emplace_back(std::move(s));
       continue;
     }
-    auto cur = load(&p, w.collection, w.record);
+    auto cur = w.fresh_id && w.k == write::kind::insert && !p.records.count(keys::record(w.collection, w.record))
+                 ? result<std::optional<record_state>>(std::optional<record_state>())
+                 : load(&p, w.collection, w.record);
     if (!cur) {
       out.emplace_back(cur.error());
       continue;
@@ -352,7 +384,7 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
       out.emplace_back(op.error());
       continue;
     }
-    if (auto s = apply_one(p, *op, changes); !s) {
+    if (auto s = apply_one(p, *op, changes, &*cur); !s) {
       // A storage failure mid-batch: nothing of the batch is committed.
       for (auto& r : out)
         if (r)
@@ -495,11 +527,17 @@ result<std::vector<row>> store::run(const query& q, query_stats* stats) const {
     return {};
   };
 
-  // Pick the first predicate on an active index.
+  // Pick the first predicate on an active index. A predicate that holds for
+  // a record lacking the field (`eq null`, `le null`, `in [.., null]`: a
+  // missing field reads as null) cannot use one: the index has no entry for
+  // such records.
   const predicate* use = nullptr;
   {
+    static const value_map empty_doc;
     std::lock_guard<std::mutex> guard(meta_mutex_);
     for (auto& p : q.where) {
+      if (p.test(empty_doc))
+        continue;
       auto it = indexes_.find({q.collection, p.field});
       if (it != indexes_.end() && it->second.active()) {
         use = &p;

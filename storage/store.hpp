@@ -128,7 +128,9 @@ private:
   store(std::filesystem::path dir, node_id self, store_options opts,
         std::shared_ptr<storage_environment> env);
   status load_meta();
-  status apply_one(pending& p, const operation& op, std::vector<change>* changes);
+  // `known`: the record's state already loaded for this batch (moved from).
+  status apply_one(pending& p, const operation& op, std::vector<change>* changes,
+                   std::optional<record_state>* known = nullptr);
   result<std::optional<record_state>> load(pending* p, const std::string& collection,
                                            const record_id& id) const;
   status commit(pending& p);
