@@ -20,6 +20,17 @@ struct registry_state {
   // Shared with the cleanup functor, which runs after the state is gone.
   std::shared_ptr<std::map<std::string, database_handles>> open =
     std::make_shared<std::map<std::string, database_handles>>();
+  // Databases being closed: their actors were told to stop, and their store
+  // (with its RocksDB lock) is released only once both are down. `close`
+  // answers then, and an `open` of such a name waits for it; otherwise a
+  // reopen right after a close finds the directory still locked.
+  struct closing {
+    size_t alive = 2;  // of the database and oplog actors
+    std::vector<caf::typed_response_promise<bool>> closers;
+    std::vector<std::pair<bool, caf::typed_response_promise<database_handles>>> openers;
+  };
+  std::map<std::string, closing> closing;
+  std::map<caf::actor_addr, std::string> stopping;  // actor being stopped -> its database
   static inline const char* name = "blaze.registry";
 };
 
@@ -35,31 +46,67 @@ void stop(const database_handles& h) {
   caf::anon_send_exit(h.log, caf::exit_reason::user_shutdown);
 }
 
+caf::expected<database_handles> open_database(registry_pointer self, const std::string& name, bool create) {
+  if (auto s = validate_database_name(name); !s)
+    return to_error(s);
+  auto& open = *self->state.open;
+  if (auto it = open.find(name); it != open.end())
+    return it->second;
+  auto& cfg = self->state.cfg;
+  auto dir = cfg.data_dir / name;
+  if (!create && !is_database_dir(dir))
+    return to_error({errc::unknown_database, "no database '" + name + "' in " + cfg.data_dir.string()});
+  auto st = store::open(dir, replica_id(cfg.self, name), cfg.store, cfg.env);
+  if (!st)
+    return to_error(st.error());
+  std::shared_ptr<store> shared(std::move(*st));
+  database_handles h{name, spawn_database(self->system(), name, shared), spawn_oplog(self->system(), shared)};
+  open.emplace(name, h);
+  spdlog::debug("opened database {}", name);
+  return h;
+}
+
+void answer(caf::typed_response_promise<database_handles>& rp, caf::expected<database_handles> r) {
+  if (r)
+    rp.deliver(std::move(*r));
+  else
+    rp.deliver(std::move(r.error()));
+}
+
 registry_actor::behavior_type registry_impl(registry_pointer self, registry_config cfg) {
   self->state.cfg = std::move(cfg);
   self->attach_functor([open = self->state.open] {
     for (auto& [name, h] : *open)
       stop(h);
   });
+  // A stopped actor has destroyed its state (and so released the store)
+  // before its down message is sent.
+  self->set_down_handler([self](const caf::down_msg& dm) {
+    auto& s = self->state;
+    auto i = s.stopping.find(dm.source);
+    if (i == s.stopping.end())
+      return;
+    auto name = i->second;
+    s.stopping.erase(i);
+    auto c = s.closing.find(name);
+    if (c == s.closing.end() || --c->second.alive > 0)
+      return;
+    auto done = std::move(c->second);
+    s.closing.erase(c);
+    spdlog::debug("closed database {}", name);
+    for (auto& rp : done.closers)
+      rp.deliver(true);
+    for (auto& [create, rp] : done.openers)
+      answer(rp, open_database(self, name, create));
+  });
   return {
-    [self](open_atom, const std::string& name, bool create) -> caf::result<database_handles> {
-      if (auto s = validate_database_name(name); !s)
-        return to_error(s);
-      auto& open = *self->state.open;
-      if (auto it = open.find(name); it != open.end())
-        return it->second;
-      auto& cfg = self->state.cfg;
-      auto dir = cfg.data_dir / name;
-      if (!create && !is_database_dir(dir))
-        return to_error({errc::unknown_database, "no database '" + name + "' in " + cfg.data_dir.string()});
-      auto st = store::open(dir, replica_id(cfg.self, name), cfg.store, cfg.env);
-      if (!st)
-        return to_error(st.error());
-      std::shared_ptr<store> shared(std::move(*st));
-      database_handles h{name, spawn_database(self->system(), name, shared), spawn_oplog(self->system(), shared)};
-      open.emplace(name, h);
-      spdlog::debug("opened database {}", name);
-      return h;
+    [self](open_atom, const std::string& name, bool create) {
+      auto rp = self->make_response_promise<database_handles>();
+      if (auto c = self->state.closing.find(name); c != self->state.closing.end())
+        c->second.openers.emplace_back(create, rp);  // answered once it is closed
+      else
+        answer(rp, open_database(self, name, create));
+      return rp;
     },
     [self](list_atom) {
       std::vector<std::string> names;
@@ -71,13 +118,26 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
       return names;
     },
     [self](close_atom, const std::string& name) {
-      auto& open = *self->state.open;
-      auto it = open.find(name);
-      if (it == open.end())
-        return false;
-      stop(it->second);
-      open.erase(it);
-      return true;
+      auto rp = self->make_response_promise<bool>();
+      auto& s = self->state;
+      if (auto c = s.closing.find(name); c != s.closing.end()) {
+        c->second.closers.push_back(rp);
+        return rp;
+      }
+      auto it = s.open->find(name);
+      if (it == s.open->end()) {
+        rp.deliver(false);
+        return rp;
+      }
+      auto h = it->second;
+      s.open->erase(it);
+      s.closing[name].closers.push_back(rp);
+      s.stopping[h.db.address()] = name;
+      s.stopping[h.log.address()] = name;
+      self->monitor(h.db);
+      self->monitor(h.log);
+      stop(h);
+      return rp;
     },
   };
 }

@@ -114,7 +114,10 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, nod
   auto st = rocksdb::DB::Open(dbo, dir.string(), cfs, &s->handles_, &raw);
   if (!st.ok()) {
     if (st.IsIOError() && st.ToString().find("lock") != std::string::npos)
-      return status{errc::locked, "database " + dir.string() + " is open in another process"};
+      return status{errc::locked, "database " + dir.string() + " is already open " +
+                                    (st.ToString().find("current process") != std::string::npos
+                                       ? "in this process"
+                                       : "in another process")};
     return io(st, "cannot open database " + dir.string());
   }
   s->db_.reset(raw);

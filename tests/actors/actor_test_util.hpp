@@ -1,0 +1,113 @@
+// Helpers for the actor and runtime suites: temporary data directories,
+// printers for Boost.Test, opening nodes and databases, waiting for
+// asynchronous callbacks.
+#pragma once
+
+#include "core/json.hpp"
+#include "runtime/node.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace blaze {
+
+inline std::ostream& boost_test_print_type(std::ostream& os, const value& v) { return os << to_json(v).dump(); }
+inline std::ostream& boost_test_print_type(std::ostream& os, const value_map& m) { return os << to_json(m).dump(); }
+inline std::ostream& boost_test_print_type(std::ostream& os, const id128& x) { return os << x.to_hex(); }
+inline std::ostream& boost_test_print_type(std::ostream& os, const dot& d) {
+  return os << d.origin.to_hex() << ":" << d.seq;
+}
+inline std::ostream& boost_test_print_type(std::ostream& os, const errc& e) { return os << to_string(e); }
+inline std::ostream& boost_test_print_type(std::ostream& os, const version_vector& vv) {
+  os << "{";
+  for (auto& [o, s] : vv.entries())
+    os << " " << o.to_hex().substr(24) << ":" << s;
+  return os << " }";
+}
+
+} // namespace blaze
+
+namespace blaze::test {
+
+/// A fresh directory (mkdtemp) removed with everything in it on destruction.
+class temp_dir {
+public:
+  temp_dir() {
+    auto base = std::filesystem::temp_directory_path() / "blaze-actors-XXXXXX";
+    std::string tmpl = base.string();
+    if (!::mkdtemp(tmpl.data()))
+      throw std::runtime_error("mkdtemp failed for " + tmpl);
+    path_ = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& s) const { return path_ / s; }
+
+private:
+  std::filesystem::path path_;
+};
+
+inline record_id rec(uint64_t n) { return {0x5eed, n}; }
+
+inline node_options options_for(const std::filesystem::path& dir) {
+  node_options o;
+  o.data_dir = dir;
+  o.timeout = std::chrono::seconds(20);
+  o.worker_threads = 2;
+  return o;
+}
+
+inline std::unique_ptr<node> open_node(const std::filesystem::path& dir) {
+  auto n = node::open(options_for(dir));
+  BOOST_REQUIRE_MESSAGE(n.ok(), "node::open(" << dir.string() << "): " << (n ? "" : n.error().to_string()));
+  return std::move(*n);
+}
+
+inline database open_db(node& n, const std::string& name, bool create = true) {
+  auto db = n.open_database(name, create);
+  BOOST_REQUIRE_MESSAGE(db.ok(), "open_database(" << name << "): " << (db ? "" : db.error().to_string()));
+  return *db;
+}
+
+template <class T> T must(result<T> r, const char* what = "call") {
+  BOOST_REQUIRE_MESSAGE(r.ok(), what << " failed: " << (r ? "" : r.error().to_string()));
+  return std::move(*r);
+}
+
+inline void must(const status& s, const char* what = "call") {
+  BOOST_REQUIRE_MESSAGE(s.ok(), what << " failed: " << s.to_string());
+}
+
+inline database_status info(const database& db) { return must(db.status_info(), "status_info"); }
+
+/// Waits (up to `limit`) until `pred` holds under `m`; returns whether it did.
+inline bool wait_for(std::mutex& m, std::condition_variable& cv, std::function<bool()> pred,
+                     std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  std::unique_lock<std::mutex> lock(m);
+  return cv.wait_for(lock, limit, pred);
+}
+
+/// Hands every operation `to` lacks from `from` to `to` (by hand sync).
+inline apply_report sync(const database& from, database& to) {
+  auto ops = must(from.operations_after(info(to).versions, 1'000'000), "operations_after");
+  auto rep = must(to.apply(std::move(ops)), "apply");
+  for (auto& [d, why] : rep.refused)
+    BOOST_ERROR("operation " << d.origin.to_hex() << ":" << d.seq << " refused: " << why.to_string());
+  return rep;
+}
+
+} // namespace blaze::test
