@@ -1,0 +1,209 @@
+// `blazedb`: the command-line tool of BlazeDB (docs/cli.md). It opens a
+// node on a data directory for the length of one command.
+//
+//   blazedb put bugs title=crash priority=2
+//   blazedb query bugs --where-op priority:ge:2 --order priority --desc
+#include "examples/cli_commands.hpp"
+
+#ifdef BLAZE_HAVE_BENCH
+#include "bench/bench.hpp"
+#endif
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+namespace {
+
+using namespace blaze::cli;
+
+int run(int argc, char** argv) {
+  CLI::App app{"BlazeDB: an embedded, offline-first CRDT database.\n"
+               "Reads and writes the databases of a local data directory.",
+               "blazedb"};
+  app.require_subcommand(1);
+  app.get_formatter()->label("SUBCOMMAND", "COMMAND");
+  app.footer("A VALUE is a JSON literal when it parses as one (2, true, null, \"2\", [1,2], {\"a\":1},\n"
+             "{\"$time\": micros}, {\"$bytes\": base64}, {\"$uuid\": hex}), else a string.\n"
+             "Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 data directory in use.\n"
+             "Run 'blazedb COMMAND --help' for a command's options; the guide is docs/cli.md.\n");
+  app.fallthrough();  // global options may also follow the command
+
+  global_options g;
+  app.add_option("--data", g.data_dir, "Data directory")->type_name("DIR")->envname("BLAZEDB_DATA")->capture_default_str();
+  auto* db_opt = app.add_option("--db", g.db, "Database name")->type_name("NAME")->capture_default_str();
+  bool sync_flag = false, buffered_flag = false;
+  auto* sync = app.add_flag("--sync", sync_flag, "fsync every write before it is acknowledged");
+  auto* buffered = app.add_flag("--buffered", buffered_flag, "Write-ahead log without fsync (the default)");
+  sync->excludes(buffered);
+  app.add_flag("-v,--verbose", g.verbose, "Debug logging on stderr");
+
+  // ---- writes
+  put_args put;
+  auto* c_put = app.add_subcommand("put", "Insert a record, or with --id insert-or-update it; prints its id");
+  c_put->add_option("COLLECTION", put.collection, "Collection")->type_name("")->required();
+  c_put->add_option("--id", put.id, "Record id (32 hex digits): create or update this record")->type_name("ID");
+  c_put->add_option("FIELDS", put.fields, "Fields to write (VALUE: a JSON literal, else a string)")->type_name("FIELD=VALUE");
+
+  field_args set, inc, add, rm;
+  auto field_command = [&](const char* name, const char* help, field_args& a, const char* value_name,
+                           const char* value_help) {
+    auto* c = app.add_subcommand(name, help);
+    c->add_option("COLLECTION", a.collection, "Collection")->type_name("")->required();
+    c->add_option("ID", a.id, "Record id (32 hex digits)")->type_name("")->required();
+    c->add_option("FIELD", a.field, "Field name")->type_name("")->required();
+    c->add_option(value_name, a.value, value_help)->required()->type_name("");
+    return c;
+  };
+  auto* c_set = field_command("set", "Set a field (last writer wins)", set, "VALUE",
+                              "A JSON literal, else a string");
+  auto* c_inc = field_command("inc", "Add DELTA (may be negative) to a counter field", inc, "DELTA",
+                              "A 64-bit integer");
+  auto* c_add = field_command("add", "Add an element to a set field", add, "VALUE",
+                              "A JSON literal, else a string");
+  auto* c_rm = field_command("rm", "Remove an element from a set field", rm, "VALUE",
+                             "A JSON literal, else a string");
+
+  record_args del, get;
+  auto* c_del = app.add_subcommand("del", "Delete a record (a later write resurrects it)");
+  c_del->add_option("COLLECTION", del.collection, "Collection")->type_name("")->required();
+  c_del->add_option("ID", del.id, "Record id (32 hex digits)")->type_name("")->required();
+
+  index_args index;
+  auto* c_index = app.add_subcommand("index", "Create (or with --drop, drop) an index on a field");
+  c_index->add_option("COLLECTION", index.collection, "Collection")->type_name("")->required();
+  c_index->add_option("FIELD", index.field, "Field name")->type_name("")->required();
+  c_index->add_flag("--drop", index.drop, "Drop the index instead");
+
+  // ---- reads
+  auto* c_get = app.add_subcommand("get", "Print a record as one JSON object");
+  c_get->add_option("COLLECTION", get.collection, "Collection")->type_name("")->required();
+  c_get->add_option("ID", get.id, "Record id (32 hex digits)")->type_name("")->required();
+
+  // A count: decimal digits only (CLI11 would wrap "-1" into a size_t).
+  const CLI::Validator count(
+    [](std::string& s) -> std::string {
+      if (s.empty() || s.size() > 18 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return "expected a count (0 or more), got '" + s + "'";
+      return {};
+    },
+    "N");
+
+  query_args query;
+  auto* c_query = app.add_subcommand("query", "Print matching records, one JSON object per line");
+  c_query->add_option("COLLECTION", query.collection, "Collection")->type_name("")->required();
+  c_query->add_option("--where", query.where, "FIELD=VALUE: the field equals the value (repeatable)")
+    ->type_name("FIELD=VALUE")->allow_extra_args(false);
+  c_query->add_option("--where-op", query.where_op, "FIELD:OP:VALUE with OP one of eq, lt, le, gt, ge, in (repeatable)")
+    ->type_name("FIELD:OP:VALUE")->allow_extra_args(false);
+  c_query->add_option("--order", query.order, "Order by this field (default: record id)")->type_name("FIELD");
+  c_query->add_flag("--desc", query.desc, "Descending order");
+  c_query->add_option("--limit", query.limit, "At most N records (0: no limit)")->check(count)->type_name("N");
+  c_query->add_flag("--explain", query.explain, "Tell on stderr whether an index was used");
+
+  log_args log;
+  auto* c_log = app.add_subcommand("log", "Print the operation log, one JSON object per line");
+  c_log->add_option("--collection", log.collection, "Only operations on this collection")->type_name("NAME");
+  c_log->add_option("--limit", log.limit, "At most N operations (0: all)")->check(count)->type_name("N");
+
+  conflicts_args conflicts;
+  auto* c_conflicts = app.add_subcommand("conflicts", "Print recorded conflicts, one JSON object per line");
+  c_conflicts->add_option("COLLECTION", conflicts.collection, "Only this collection")->type_name("");
+  c_conflicts->add_flag("--clear", conflicts.clear, "Forget the recorded conflicts instead");
+
+  status_args status;
+  auto* c_status = app.add_subcommand("status", "Print the node and its databases");
+  c_status->add_flag("--json", status.json, "One JSON object instead of text");
+
+  auto* c_bench = app.add_subcommand("bench", "Run a benchmark (arguments go to the bench program; try 'bench --help')");
+  c_bench->prefix_command();
+  c_bench->allow_extras();
+  c_bench->set_help_flag();  // --help goes to the bench program
+  c_bench->fallthrough(false);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (app.get_subcommands().empty() && !app.remaining().empty() && app.remaining().front()[0] != '-')
+      throw cli_error(exit_usage, "unknown command '" + app.remaining().front() + "' (see blazedb --help)");
+    std::string what = e.what();
+    if (what == "A subcommand is required")
+      what = "a command is required";
+    std::string help = "blazedb --help";
+    if (auto subs = app.get_subcommands(); !subs.empty())
+      help = "blazedb " + subs.front()->get_name() + " --help";
+    throw cli_error(exit_usage, what + " (see " + help + ")");
+  }
+
+  g.db_given = db_opt->count() > 0;
+  if (sync_flag)
+    g.mode = blaze::durability::sync;
+  else if (buffered_flag)
+    g.mode = blaze::durability::buffered;
+  spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
+
+  if (c_put->parsed())
+    return cmd_put(g, put);
+  if (c_set->parsed())
+    return cmd_set(g, set);
+  if (c_inc->parsed())
+    return cmd_inc(g, inc);
+  if (c_add->parsed())
+    return cmd_add(g, add);
+  if (c_rm->parsed())
+    return cmd_rm(g, rm);
+  if (c_del->parsed())
+    return cmd_del(g, del);
+  if (c_index->parsed())
+    return cmd_index(g, index);
+  if (c_get->parsed())
+    return cmd_get(g, get);
+  if (c_query->parsed())
+    return cmd_query(g, query);
+  if (c_log->parsed())
+    return cmd_log(g, log);
+  if (c_conflicts->parsed())
+    return cmd_conflicts(g, conflicts);
+  if (c_status->parsed())
+    return cmd_status(g, status);
+  if (c_bench->parsed()) {
+#ifdef BLAZE_HAVE_BENCH
+    return blaze::run_bench(c_bench->remaining());
+#else
+    throw cli_error(exit_error, "this blazedb was built without bench/");
+#endif
+  }
+  throw cli_error(exit_usage, "a command is required (see blazedb --help)");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Logs go to stderr: stdout carries the command's output (JSON lines).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("blazedb"));
+  spdlog::set_level(spdlog::level::warn);
+  try {
+    int rc = run(argc, argv);
+    std::cout.flush();
+    if (!std::cout)
+      throw cli_error(exit_error, "cannot write to stdout");
+    return rc;
+  } catch (const cli_error& e) {
+    std::cerr << "blazedb: " << e.what() << '\n';
+    return e.code;
+  } catch (const std::exception& e) {
+    std::cerr << "blazedb: internal error: " << e.what() << '\n';
+    return exit_error;
+  } catch (...) {
+    std::cerr << "blazedb: internal error\n";
+    return exit_error;
+  }
+}

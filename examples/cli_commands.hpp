@@ -1,0 +1,108 @@
+// The commands of the `blazedb` CLI (docs/cli.md), separate from the
+// argument parsing in blazedb.cpp. Each command prints its result on stdout
+// and reports failure by throwing cli_error, which main turns into one line
+// `blazedb: <message>` on stderr and the error's exit code.
+#pragma once
+
+#include "core/status.hpp"
+#include "storage/store.hpp"
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace blaze::cli {
+
+/// Exit codes (documented in docs/cli.md).
+enum exit_code : int {
+  exit_ok = 0,
+  exit_error = 1,      // anything else: invalid data, I/O, timeouts
+  exit_usage = 2,      // malformed command line
+  exit_not_found = 3,  // unknown record or database
+  exit_locked = 4,     // data directory held by another process
+};
+
+/// A failure to report: one line of text and an exit code.
+struct cli_error : std::runtime_error {
+  int code;
+  cli_error(int c, const std::string& message) : std::runtime_error(message), code(c) {}
+};
+
+/// Throws the cli_error a library status maps to.
+[[noreturn]] void fail(const status& s);
+/// Throws a usage error (exit 2).
+[[noreturn]] void usage(const std::string& message);
+
+/// Options that apply to every command.
+struct global_options {
+  std::string data_dir = "./blazedb-data";
+  std::string db = "default";
+  bool db_given = false;               // --db was on the command line
+  std::optional<durability> mode;      // --sync / --buffered
+  bool verbose = false;
+};
+
+struct put_args {
+  std::string collection;
+  std::string id;  // empty: a new record
+  std::vector<std::string> fields;
+};
+
+/// set / add / rm: COLLECTION ID FIELD VALUE. inc: VALUE is the delta.
+struct field_args {
+  std::string collection;
+  std::string id;
+  std::string field;
+  std::string value;
+};
+
+struct record_args {
+  std::string collection;
+  std::string id;
+};
+
+struct query_args {
+  std::string collection;
+  std::vector<std::string> where;     // FIELD=VALUE
+  std::vector<std::string> where_op;  // FIELD:OP:VALUE
+  std::string order;
+  bool desc = false;
+  size_t limit = 0;
+  bool explain = false;
+};
+
+struct index_args {
+  std::string collection;
+  std::string field;
+  bool drop = false;
+};
+
+struct log_args {
+  std::string collection;  // empty: every collection
+  size_t limit = 0;        // 0: every operation
+};
+
+struct conflicts_args {
+  std::string collection;  // empty: every collection
+  bool clear = false;
+};
+
+struct status_args {
+  bool json = false;
+};
+
+int cmd_put(const global_options& g, const put_args& a);
+int cmd_set(const global_options& g, const field_args& a);
+int cmd_inc(const global_options& g, const field_args& a);
+int cmd_add(const global_options& g, const field_args& a);
+int cmd_rm(const global_options& g, const field_args& a);
+int cmd_del(const global_options& g, const record_args& a);
+int cmd_get(const global_options& g, const record_args& a);
+int cmd_query(const global_options& g, const query_args& a);
+int cmd_index(const global_options& g, const index_args& a);
+int cmd_log(const global_options& g, const log_args& a);
+int cmd_conflicts(const global_options& g, const conflicts_args& a);
+int cmd_status(const global_options& g, const status_args& a);
+
+} // namespace blaze::cli
