@@ -6,6 +6,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <openssl/rand.h>
+
 #include <optional>
 #include <random>
 
@@ -44,8 +46,13 @@ blaze::write make_write(write::kind k, const std::string& collection, const reco
 } // namespace
 
 record_id new_record_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}() ^ (uint64_t(std::random_device{}()) << 32)};
-  return {rng(), rng()};
+  // Unpredictable ids (OpenSSL's DRBG): ids may be shared with other users.
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof(b)) != 1) {
+    thread_local std::mt19937_64 rng{std::random_device{}() ^ (uint64_t(std::random_device{}()) << 32)};
+    return {rng(), rng()};
+  }
+  return id128::from_bytes(b);
 }
 
 // ---- subscription -----------------------------------------------------------
@@ -215,7 +222,13 @@ void database::run_async(blaze::query q, std::function<void(result<std::vector<r
 }
 
 subscription database::subscribe(std::string collection, std::function<void(const change&)> fn) {
-  auto listener = sys_->spawn([fn](caf::event_based_actor*) -> caf::behavior {
+  auto listener = sys_->spawn([fn, db = h_.db](caf::event_based_actor* self) -> caf::behavior {
+    // The listener ends with the database actor (closed, or its node shut
+    // down): a subscription still held then must not keep the actor system
+    // alive (~node waits for every actor). A monitor, not a link: cancelling
+    // the subscription must not take the database down.
+    self->monitor(db);
+    self->set_down_handler([self](const caf::down_msg&) { self->quit(); });
     return {[fn](change_atom, const change& c) { fn(c); }};
   });
   auto ok = ask<bool>(*sys_, h_.db, timeout_, subscribe_atom::value, listener, std::move(collection));
