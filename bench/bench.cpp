@@ -1,0 +1,172 @@
+#include "bench/bench.hpp"
+#include "bench/suite.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <stdexcept>
+
+namespace blaze {
+
+namespace bench {
+
+std::string target::text() const {
+  auto num = [](double x) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%g", x);
+    return std::string(buf);
+  };
+  switch (k) {
+    case kind::below: return "<" + num(threshold);
+    case kind::at_least: return ">=" + num(threshold);
+    case kind::none: break;
+  }
+  return "";
+}
+
+bool target::met(double v) const {
+  switch (k) {
+    case kind::below: return v < threshold;
+    case kind::at_least: return v >= threshold;
+    case kind::none: break;
+  }
+  return true;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double quantile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty())
+    return 0;
+  auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+namespace {
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double x, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, x);
+  return buf;
+}
+
+} // namespace
+
+void report(const figure& f) {
+  double v = median(f.samples);
+  auto [lo, hi] = std::minmax_element(f.samples.begin(), f.samples.end());
+  std::string line = "{\"figure\":" + json_string(f.name) + ",\"value\":" + json_number(v, f.decimals) +
+                     ",\"unit\":" + json_string(f.unit) + ",\"target\":" +
+                     (f.goal.k == target::kind::none ? std::string("null") : json_string(f.goal.text())) +
+                     ",\"runs\":" + std::to_string(f.samples.size());
+  if (!f.samples.empty())
+    line += ",\"min\":" + json_number(*lo, f.decimals) + ",\"max\":" + json_number(*hi, f.decimals);
+  if (f.goal.k != target::kind::none)
+    line += std::string(",\"met\":") + (f.goal.met(v) ? "true" : "false");
+  if (!f.note.empty())
+    line += ",\"note\":" + json_string(f.note);
+  line += "}\n";
+  std::fputs(line.c_str(), stdout);
+  std::fflush(stdout);
+}
+
+void progress(const std::string& line) {
+  std::cerr << "bench: " << line << std::endl;
+}
+
+temp_dir::temp_dir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+  if (!::mkdtemp(tmpl.data()))
+    throw std::runtime_error("cannot create a temporary directory under /tmp");
+  path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+} // namespace bench
+
+int run_bench(const std::vector<std::string>& args) {
+  auto usage = [] {
+    std::cerr << "usage: bench <suite> [--quick] [--runs N] [--only GROUP]\n"
+                 "suites:\n"
+                 "  local   write latency, batched/async throughput vs raw RocksDB, field merges\n"
+                 "          (groups: latency, batched, async, merges, sync)\n";
+  };
+  if (args.empty()) {
+    usage();
+    return 2;
+  }
+  bench::options opts;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--quick") {
+      opts.quick = true;
+    } else if (args[i] == "--runs" && i + 1 < args.size()) {
+      char* end = nullptr;
+      long n = std::strtol(args[++i].c_str(), &end, 10);
+      if (!end || *end || n < 1 || n > 1000) {
+        std::cerr << "bench: --runs needs a number from 1 to 1000\n";
+        return 2;
+      }
+      opts.runs = static_cast<int>(n);
+    } else if (args[i] == "--only" && i + 1 < args.size()) {
+      opts.only = args[++i];
+    } else {
+      std::cerr << "bench: unknown option '" << args[i] << "'\n";
+      usage();
+      return 2;
+    }
+  }
+  const std::vector<std::string> groups = {"latency", "batched", "async", "merges", "sync"};
+  if (!opts.only.empty() && std::find(groups.begin(), groups.end(), opts.only) == groups.end()) {
+    std::cerr << "bench: unknown group '" << opts.only << "'\n";
+    usage();
+    return 2;
+  }
+  bool runs_given = std::find(args.begin(), args.end(), "--runs") != args.end();
+  if (opts.quick && !runs_given)
+    opts.runs = 3;
+  try {
+    if (args[0] == "local")
+      return bench::run_local(opts);
+  } catch (const std::exception& e) {
+    std::cerr << "bench: " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << "bench: unknown suite '" << args[0] << "'\n";
+  usage();
+  return 2;
+}
+
+} // namespace blaze
