@@ -1,6 +1,7 @@
 #include "runtime/database.hpp"
 
 #include "actors/errors.hpp"
+#include "runtime/unpin_logger.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
@@ -18,6 +19,7 @@ namespace {
 // Blocking request/reply with a timeout; every failure becomes a status.
 template <class T, class Handle, class... Ts>
 result<T> ask(caf::actor_system& sys, const Handle& h, std::chrono::milliseconds timeout, Ts&&... xs) {
+  detail::unpin_caf_logger unpin;  // destroyed after `self`
   caf::scoped_actor self{sys};
   std::optional<result<T>> out;
   self->request(h, timeout, std::forward<Ts>(xs)...)
@@ -29,6 +31,7 @@ result<T> ask(caf::actor_system& sys, const Handle& h, std::chrono::milliseconds
 template <class T, class Handle, class... Ts>
 void ask_async(caf::actor_system& sys, const Handle& h, std::chrono::milliseconds timeout,
                std::function<void(result<T>)> done, Ts... xs) {
+  detail::unpin_caf_logger unpin;
   sys.spawn([=](caf::event_based_actor* self) {
     self->request(h, timeout, xs...)
       .then([done](T& v) { done(std::move(v)); }, [done](caf::error& e) { done(to_status(e)); });
@@ -222,6 +225,7 @@ void database::run_async(blaze::query q, std::function<void(result<std::vector<r
 }
 
 subscription database::subscribe(std::string collection, std::function<void(const change&)> fn) {
+  detail::unpin_caf_logger unpin;
   auto listener = sys_->spawn([fn, db = h_.db](caf::event_based_actor* self) -> caf::behavior {
     // The listener ends with the database actor (closed, or its node shut
     // down): a subscription still held then must not keep the actor system

@@ -1,6 +1,7 @@
 #include "runtime/node.hpp"
 
 #include "actors/errors.hpp"
+#include "runtime/unpin_logger.hpp"
 
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -52,6 +53,7 @@ node::node(node_options opts, int lock_fd, identity ident)
   : opts_(std::move(opts)), lock_fd_(lock_fd), ident_(std::move(ident)) {}
 
 result<std::unique_ptr<node>> node::open(const node_options& opts) {
+  detail::unpin_caf_logger unpin;  // the actor system and the registry are made here
   std::error_code ec;
   std::filesystem::create_directories(opts.data_dir, ec);
   if (ec)
@@ -95,6 +97,7 @@ node::~node() {
 }
 
 result<database> node::open_database(const std::string& name, bool create) {
+  detail::unpin_caf_logger unpin;  // destroyed after `self`
   caf::scoped_actor self{*sys_};
   std::optional<result<database>> out;
   self->request(registry_, opts_.timeout, open_atom::value, name, create)
@@ -104,6 +107,7 @@ result<database> node::open_database(const std::string& name, bool create) {
 }
 
 result<std::vector<std::string>> node::databases() const {
+  detail::unpin_caf_logger unpin;  // destroyed after `self`
   caf::scoped_actor self{*sys_};
   std::optional<result<std::vector<std::string>>> out;
   self->request(registry_, opts_.timeout, list_atom::value)
@@ -113,6 +117,7 @@ result<std::vector<std::string>> node::databases() const {
 }
 
 status node::close_database(const std::string& name) {
+  detail::unpin_caf_logger unpin;  // destroyed after `self`
   caf::scoped_actor self{*sys_};
   status out;
   self->request(registry_, opts_.timeout, close_atom::value, name)

@@ -5,6 +5,10 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
+#include <future>
+#include <thread>
+
 using namespace blaze;
 using namespace blaze::test;
 
@@ -158,4 +162,75 @@ BOOST_AUTO_TEST_CASE(data_survives_a_node_restart) {
   auto db = open_db(*n, "db", false);
   BOOST_TEST(must(db.get("c", id)) == (value_map{{"title", "t"}, {"votes", int64_t{3}}, {"tags", value_array{"x"}}}));
   BOOST_TEST(info(db).versions == vv);
+}
+
+BOOST_AUTO_TEST_CASE(a_closed_database_answers_closed_and_ends_its_subscriptions) {
+  temp_dir tmp;
+  auto n = open_node(tmp / "data");
+  auto db = open_db(*n, "db");
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto sub = db.subscribe("", [calls](const change&) { ++*calls; });
+  must(db.put("c", rec(1), {{"x", 1}}));
+  for (int i = 0; i < 500 && calls->load() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  BOOST_TEST(calls->load() == 1);
+  must(n->close_database("db"));
+  std::promise<result<write_outcomes>> p;
+  writes ws(1);
+  ws[0].collection = "c";
+  ws[0].record = rec(2);
+  ws[0].fields = {{"x", 2}};
+  db.write_async(ws, [&](result<write_outcomes> r) { p.set_value(std::move(r)); });
+  auto f = p.get_future();
+  BOOST_REQUIRE(f.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  auto r = f.get();
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == errc::closed);
+  auto reopened = open_db(*n, "db", false);
+  must(reopened.put("c", rec(3), {{"x", 3}}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  BOOST_TEST(calls->load() == 1);  // the old subscription ended with its database
+}
+
+namespace {
+
+// Destroys the node on a thread of its own; false when that does not finish.
+bool destroy_elsewhere(std::unique_ptr<node> n) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto finished = done->get_future();
+  std::thread([done, n = std::move(n)]() mutable {
+    n.reset();
+    done->set_value();
+  }).detach();
+  return finished.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_node_can_be_destroyed_on_another_thread_than_its_callers) {
+  temp_dir tmp;
+  auto n = open_node(tmp / "data");
+  auto db = open_db(*n, "db");
+  must(db.put("c", rec(1), {{"x", 1}}));  // blocking calls from this thread ...
+  BOOST_TEST(must(db.get("c", rec(1))) == (value_map{{"x", 1}}));
+  std::promise<void> p;
+  db.get_async("c", rec(1), [&](result<value_map>) { p.set_value(); });  // ... and an async one
+  p.get_future().wait();
+  // ... while this thread lives on: ~node must not wait for it
+  BOOST_REQUIRE_MESSAGE(destroy_elsewhere(std::move(n)), "~node hangs when called on another thread");
+}
+
+BOOST_AUTO_TEST_CASE(a_subscription_held_past_its_node_does_not_block_shutdown) {
+  temp_dir tmp;
+  subscription sub;
+  auto n = open_node(tmp / "data");
+  {
+    auto db = open_db(*n, "db");
+    sub = db.subscribe("c", [](const change&) {});
+    must(db.put("c", rec(1), {{"x", 1}}));
+  }
+  // ~node waits for every actor of its system: the listener must end with
+  // the database.
+  BOOST_REQUIRE_MESSAGE(destroy_elsewhere(std::move(n)), "node shutdown hangs while a subscription is held");
+  sub.cancel();  // after the node is gone: harmless
 }
