@@ -8,6 +8,7 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace blaze {
@@ -75,6 +76,12 @@ void put(s::Value::Builder b, const value& v) {
   }
 }
 
+// A union tag this build does not know (corrupt bytes, or a newer peer):
+// refused as corrupt rather than read as some other kind.
+[[noreturn]] void unknown_kind(const char* what) {
+  throw kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__, kj::str("unknown ", what, " kind"));
+}
+
 std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 
 value get(s::Value::Reader r) {
@@ -131,7 +138,11 @@ auto with_reader(std::string_view bytes, const decode_limits& lim, const char* w
   std::memcpy(words.begin(), bytes.data(), bytes.size());
   try {
     capnp::ReaderOptions opts;
-    opts.traversalLimitInWords = lim.traversal_words;
+    // Our messages are read once, so decoding one traverses about its own
+    // size. Capping the traversal at a small multiple of the input keeps a
+    // few hostile bytes (a list claiming millions of zero-sized elements)
+    // from making the decoder build gigabytes.
+    opts.traversalLimitInWords = std::min<uint64_t>(lim.traversal_words, 4 * words.size() + 64);
     opts.nestingLimit = lim.nesting;
     capnp::FlatArrayMessageReader reader(words.asPtr(), opts);
     if (reader.getEnd() != words.end())
@@ -245,6 +256,7 @@ result<operation> decode_operation(std::string_view bytes, const decode_limits& 
               for (auto d : fr.getRemove().getObserved())
                 fo.observed.push_back(get(d));
               break;
+            default: unknown_kind("field operation");  // never guess: a set of null would overwrite
           }
           op.fields.push_back(std::move(fo));
         }
@@ -262,6 +274,7 @@ result<operation> decode_operation(std::string_view bytes, const decode_limits& 
         op.k = operation::kind::drop_index;
         op.index_field = str(r.getDropIndex());
         break;
+      default: unknown_kind("operation");  // never guess: an empty upsert would resurrect
     }
     return op;
   });

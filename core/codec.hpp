@@ -14,7 +14,8 @@ namespace blaze {
 
 /// Limits for decoding untrusted or stored bytes.
 struct decode_limits {
-  uint64_t traversal_words = 64 << 20;  // Cap'n Proto traversal limit (8-byte words)
+  uint64_t traversal_words = 64 << 20;  // Cap'n Proto traversal limit (8-byte words);
+                                        // also capped at 4x the input's words + 64
   int nesting = 32;                     // Cap'n Proto nesting limit (< the default 64)
 };
 

@@ -95,7 +95,13 @@ nlohmann::json to_json(const value_map& doc) {
   return o;
 }
 
-result<value> from_json(const nlohmann::json& j) {
+namespace {
+
+// Recursion guard: nlohmann parses any depth, but converting recursively
+// would overflow the stack on input like 100,000 nested '['.
+result<value> from_json_at(const nlohmann::json& j, size_t depth) {
+  if (depth >= max_json_depth && (j.is_array() || j.is_object()))
+    return bad("JSON nests arrays/objects more than " + std::to_string(max_json_depth) + " levels deep");
   using t = nlohmann::json::value_t;
   switch (j.type()) {
     case t::null: return value{};
@@ -112,7 +118,7 @@ result<value> from_json(const nlohmann::json& j) {
     case t::array: {
       value_array a;
       for (auto& e : j) {
-        auto v = from_json(e);
+        auto v = from_json_at(e, depth + 1);
         if (!v)
           return v.error();
         a.push_back(std::move(*v));
@@ -121,7 +127,10 @@ result<value> from_json(const nlohmann::json& j) {
     }
     case t::object: {
       if (j.size() == 1) {
-        auto& [k, e] = *j.items().begin();
+        // (not `*j.items().begin()`: that binds to a temporary iterator)
+        auto it = j.begin();
+        const std::string& k = it.key();
+        const nlohmann::json& e = it.value();
         if (k == "$bytes") {
           auto d = e.is_string() ? base64_decode(e.get<std::string>()) : std::nullopt;
           if (!d)
@@ -152,7 +161,7 @@ result<value> from_json(const nlohmann::json& j) {
       }
       value_map m;
       for (auto& [k, e] : j.items()) {
-        auto v = from_json(e);
+        auto v = from_json_at(e, depth + 1);
         if (!v)
           return v.error();
         m.emplace(k, std::move(*v));
@@ -164,6 +173,10 @@ result<value> from_json(const nlohmann::json& j) {
   }
   return bad("unsupported JSON value");
 }
+
+} // namespace
+
+result<value> from_json(const nlohmann::json& j) { return from_json_at(j, 0); }
 
 value parse_cli_value(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, false);

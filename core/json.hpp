@@ -15,6 +15,8 @@ namespace blaze {
 
 nlohmann::json to_json(const value& v);
 nlohmann::json to_json(const value_map& doc);
+/// from_json refuses arrays/objects nested more than this many levels deep.
+constexpr size_t max_json_depth = 64;
 result<value> from_json(const nlohmann::json& j);
 
 /// A CLI argument value: a JSON literal when it parses as one, else a string.

@@ -13,7 +13,30 @@ status check_name(const std::string& name, size_t max, const char* what) {
   return {};
 }
 
+// True when `v` nests arrays/maps more than `max` levels deep (looks no deeper).
+bool too_deep(const value& v, size_t max) {
+  auto* a = v.get_if<value_array>();
+  auto* m = v.get_if<value_map>();
+  if (!a && !m)
+    return false;
+  if (max == 0)
+    return true;
+  if (a)
+    for (auto& e : *a)
+      if (too_deep(e, max - 1))
+        return true;
+  if (m)
+    for (auto& [k, e] : *m)
+      if (too_deep(e, max - 1))
+        return true;
+  return false;
+}
+
 status check_value(const std::string& field, const value& v, const limits& lim) {
+  // Deeper values could be stored but not decoded again (decode_limits::nesting).
+  if (too_deep(v, lim.max_depth))
+    return {errc::too_large, "value of field '" + field + "' nests arrays/maps more than " +
+                               std::to_string(lim.max_depth) + " levels deep"};
   if (auto n = v.byte_size(); n > lim.max_value)
     return {errc::too_large, "value of field '" + field + "' is " + std::to_string(n) +
                                " bytes, over the maximum of " + std::to_string(lim.max_value)};

@@ -16,6 +16,8 @@ struct limits {
   size_t max_collection_name = 256;  // bytes
   size_t max_value = 1 << 20;        // bytes, one value
   size_t max_record = 4 << 20;       // bytes, one record's visible fields
+  size_t max_depth = 8;              // arrays/maps nested in one value; every
+                                     // decoder (codec.hpp) admits this depth
 };
 
 /// What a caller asks for. `insert` creates a record (its id chosen by the
