@@ -18,12 +18,14 @@ namespace {
 
 // Blocking request/reply with a timeout; every failure becomes a status.
 template <class T, class Handle, class... Ts>
-result<T> ask(caf::actor_system& sys, const Handle& h, std::chrono::milliseconds timeout, Ts&&... xs) {
+result<T> ask(requester_pool& pool, const Handle& h, std::chrono::milliseconds timeout, Ts&&... xs) {
   detail::unpin_caf_logger unpin;  // destroyed after `self`
-  caf::scoped_actor self{sys};
+  auto self = pool.borrow();
   std::optional<result<T>> out;
-  self->request(h, timeout, std::forward<Ts>(xs)...)
+  self.get()->request(h, timeout, std::forward<Ts>(xs)...)
     .receive([&](T& v) { out.emplace(std::move(v)); }, [&](caf::error& e) { out.emplace(to_status(e)); });
+  if (!*out)
+    self.discard();
   return std::move(*out);
 }
 
@@ -85,11 +87,12 @@ void subscription::cancel() {
 
 // ---- database ---------------------------------------------------------------
 
-database::database(caf::actor_system& sys, database_handles h, std::chrono::milliseconds timeout)
-  : sys_(&sys), h_(std::move(h)), timeout_(timeout) {}
+database::database(caf::actor_system& sys, requester_pool& pool, database_handles h,
+                   std::chrono::milliseconds timeout)
+  : sys_(&sys), pool_(&pool), h_(std::move(h)), timeout_(timeout) {}
 
 result<write_outcomes> database::write(writes ws) {
-  return ask<write_outcomes>(*sys_, h_.db, timeout_, write_atom::value, std::move(ws));
+  return ask<write_outcomes>(*pool_, h_.db, timeout_, write_atom::value, std::move(ws));
 }
 
 status database::single(blaze::write w) {
@@ -170,11 +173,11 @@ status database::drop_index(const std::string& collection, std::string field) {
 }
 
 result<value_map> database::get(const std::string& collection, const record_id& id) const {
-  return ask<value_map>(*sys_, h_.db, timeout_, get_atom::value, collection, id);
+  return ask<value_map>(*pool_, h_.db, timeout_, get_atom::value, collection, id);
 }
 
 result<std::vector<row>> database::run(const blaze::query& q, query_stats* stats) const {
-  auto r = ask<query_result>(*sys_, h_.db, timeout_, query_atom::value, q);
+  auto r = ask<query_result>(*pool_, h_.db, timeout_, query_atom::value, q);
   if (!r)
     return r.error();
   if (stats)
@@ -185,24 +188,24 @@ result<std::vector<row>> database::run(const blaze::query& q, query_stats* stats
 result<std::vector<row>> query_builder::run(query_stats* stats) const { return db_->run(q_, stats); }
 
 result<conflicts> database::list_conflicts() const {
-  return ask<conflicts>(*sys_, h_.db, timeout_, conflicts_atom::value);
+  return ask<conflicts>(*pool_, h_.db, timeout_, conflicts_atom::value);
 }
 
 status database::clear_conflicts(const std::string& collection, const record_id* id) {
-  auto r = ask<bool>(*sys_, h_.db, timeout_, clear_atom::value, collection, id ? id->to_hex() : std::string());
+  auto r = ask<bool>(*pool_, h_.db, timeout_, clear_atom::value, collection, id ? id->to_hex() : std::string());
   return r ? status{} : r.error();
 }
 
 result<database_status> database::status_info() const {
-  return ask<database_status>(*sys_, h_.db, timeout_, status_atom::value);
+  return ask<database_status>(*pool_, h_.db, timeout_, status_atom::value);
 }
 
 result<operations> database::operations_after(const version_vector& after, uint64_t max) const {
-  return ask<operations>(*sys_, h_.log, timeout_, ops_atom::value, after, max);
+  return ask<operations>(*pool_, h_.log, timeout_, ops_atom::value, after, max);
 }
 
 result<apply_report> database::apply(operations ops) {
-  return ask<apply_report>(*sys_, h_.db, timeout_, apply_atom::value, std::move(ops));
+  return ask<apply_report>(*pool_, h_.db, timeout_, apply_atom::value, std::move(ops));
 }
 
 void database::write_async(writes ws, std::function<void(result<write_outcomes>)> done) {
@@ -235,7 +238,7 @@ subscription database::subscribe(std::string collection, std::function<void(cons
     self->set_down_handler([self](const caf::down_msg&) { self->quit(); });
     return {[fn](change_atom, const change& c) { fn(c); }};
   });
-  auto ok = ask<bool>(*sys_, h_.db, timeout_, subscribe_atom::value, listener, std::move(collection));
+  auto ok = ask<bool>(*pool_, h_.db, timeout_, subscribe_atom::value, listener, std::move(collection));
   if (!ok) {
     caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
     return {};

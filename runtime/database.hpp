@@ -8,6 +8,7 @@
 #include "actors/oplog_actor.hpp"
 #include "actors/registry_actor.hpp"
 #include "runtime/query_builder.hpp"
+#include "runtime/requester_pool.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -36,7 +37,8 @@ private:
 
 class database {
 public:
-  database(caf::actor_system& sys, database_handles h, std::chrono::milliseconds timeout);
+  /// Made by node::open_database. A database must not outlive its node.
+  database(caf::actor_system& sys, requester_pool& pool, database_handles h, std::chrono::milliseconds timeout);
 
   const std::string& name() const { return h_.name; }
 
@@ -85,6 +87,7 @@ public:
 private:
   status single(blaze::write w);
   caf::actor_system* sys_;
+  requester_pool* pool_;
   database_handles h_;
   std::chrono::milliseconds timeout_;
 };

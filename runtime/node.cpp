@@ -72,7 +72,11 @@ result<std::unique_ptr<node>> node::open(const node_options& opts) {
   if (opts.worker_threads > 0)
     n->cfg_->set("scheduler.max-threads", opts.worker_threads);
   n->cfg_->set("logger.verbosity", caf::atom("quiet"));
+  // Idle workers sleep on a condition variable (woken on enqueue) instead of
+  // polling every 50 µs: a blocking request otherwise waits out the poll.
+  n->cfg_->set("work-stealing.moderate-poll-attempts", 0);
   n->sys_ = std::make_unique<caf::actor_system>(*n->cfg_);
+  n->pool_ = std::make_unique<requester_pool>(*n->sys_);
 
   registry_config rc;
   rc.data_dir = opts.data_dir;
@@ -87,6 +91,10 @@ result<std::unique_ptr<node>> node::open(const node_options& opts) {
 
 node::~node() {
   if (sys_) {
+    {
+      detail::unpin_caf_logger unpin;
+      pool_.reset();  // its scoped actors would keep the system alive
+    }
     caf::anon_send_exit(registry_, caf::exit_reason::user_shutdown);
     registry_ = nullptr;
     sys_->await_all_actors_done();
@@ -101,7 +109,7 @@ result<database> node::open_database(const std::string& name, bool create) {
   caf::scoped_actor self{*sys_};
   std::optional<result<database>> out;
   self->request(registry_, opts_.timeout, open_atom::value, name, create)
-    .receive([&](database_handles& h) { out.emplace(database(*sys_, std::move(h), opts_.timeout)); },
+    .receive([&](database_handles& h) { out.emplace(database(*sys_, *pool_, std::move(h), opts_.timeout)); },
              [&](caf::error& e) { out.emplace(to_status(e)); });
   return std::move(*out);
 }

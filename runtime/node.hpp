@@ -51,6 +51,7 @@ private:
   identity ident_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<requester_pool> pool_;  // destroyed before sys_
   registry_actor registry_;
 };
 
