@@ -5,11 +5,15 @@
 #include "schema/values.capnp.h"
 
 #include <capnp/message.h>
+#include <capnp/serialize-packed.h>
 #include <capnp/serialize.h>
+#include <kj/io.h>
+#include <kj/vector.h>
 #include <kj/exception.h>
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace blaze {
 
@@ -118,9 +122,64 @@ value get(s::Value::Reader r) {
 
 // ---- framing ---------------------------------------------------------------
 
+// Encodings are packed Cap'n Proto (zero bytes run-length coded): records
+// and operations are mostly small integers and empty slots.
+// Unpacks Cap'n Proto's packed encoding (a tag byte per word; tag 0x00 is
+// followed by a count of further zero words, tag 0xff by a count of raw
+// words). nullopt when the input is malformed or expands past `max_words`.
+std::optional<kj::Array<capnp::word>> unpack(std::string_view in, uint64_t max_words) {
+  kj::Vector<capnp::word> words(in.size() / sizeof(capnp::word) + 8);
+  auto p = reinterpret_cast<const unsigned char*>(in.data());
+  auto end = p + in.size();
+  auto push = [&](const unsigned char* bytes8) {
+    if (words.size() >= max_words)
+      return false;
+    capnp::word w;
+    std::memcpy(&w, bytes8, sizeof(w));
+    words.add(w);
+    return true;
+  };
+  const unsigned char zero[8] = {};
+  while (p < end) {
+    unsigned char tag = *p++;
+    unsigned char w[8];
+    for (int bit = 0; bit < 8; ++bit) {
+      if (tag & (1u << bit)) {
+        if (p == end)
+          return std::nullopt;
+        w[bit] = *p++;
+      } else {
+        w[bit] = 0;
+      }
+    }
+    if (!push(w))
+      return std::nullopt;
+    if (tag == 0x00 || tag == 0xff) {
+      if (p == end)
+        return std::nullopt;
+      size_t n = *p++;
+      if (tag == 0x00) {
+        for (size_t i = 0; i < n; ++i)
+          if (!push(zero))
+            return std::nullopt;
+      } else {
+        if (static_cast<size_t>(end - p) < 8 * n)
+          return std::nullopt;
+        for (size_t i = 0; i < n; ++i, p += 8)
+          if (!push(p))
+            return std::nullopt;
+      }
+    }
+  }
+  if (words.size() == 0)
+    return std::nullopt;
+  return words.releaseAsArray();
+}
+
 std::string to_string(capnp::MessageBuilder& mb) {
-  auto words = capnp::messageToFlatArray(mb);
-  auto b = words.asBytes();
+  kj::VectorOutputStream out(256);
+  capnp::writePackedMessage(out, mb);
+  auto b = out.getArray();
   return std::string(reinterpret_cast<const char*>(b.begin()), b.size());
 }
 
@@ -130,22 +189,24 @@ template <class Root, class Fn>
 auto with_reader(std::string_view bytes, const decode_limits& lim, const char* what, Fn&& fn)
   -> result<decltype(fn(std::declval<typename Root::Reader>()))> {
   using T = decltype(fn(std::declval<typename Root::Reader>()));
-  if (bytes.size() % sizeof(capnp::word) != 0 || bytes.size() < sizeof(capnp::word))
-    return status{errc::corrupt, std::string(what) + ": " + std::to_string(bytes.size()) +
-                                   " bytes is not a whole Cap'n Proto message"};
-  // Copy into aligned storage: RocksDB slices carry no alignment guarantee.
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  if (bytes.empty())
+    return status{errc::corrupt, std::string(what) + ": empty input"};
   try {
+    // Unpack into aligned storage (RocksDB slices carry no alignment
+    // guarantee). Packing expands at most 1024x (two bytes code 256 zero
+    // words); the cap follows the input so hostile bytes cannot allocate much.
+    auto words = unpack(bytes, std::min<uint64_t>(lim.traversal_words, 128 * bytes.size() + 64));
+    if (!words)
+      return status{errc::corrupt, std::string(what) + ": not a packed Cap'n Proto message"};
     capnp::ReaderOptions opts;
     // Our messages are read once, so decoding one traverses about its own
-    // size. Capping the traversal at a small multiple of the input keeps a
+    // size. Capping the traversal at a small multiple of the message keeps a
     // few hostile bytes (a list claiming millions of zero-sized elements)
     // from making the decoder build gigabytes.
-    opts.traversalLimitInWords = std::min<uint64_t>(lim.traversal_words, 4 * words.size() + 64);
+    opts.traversalLimitInWords = std::min<uint64_t>(lim.traversal_words, 4 * words->size() + 64);
     opts.nestingLimit = lim.nesting;
-    capnp::FlatArrayMessageReader reader(words.asPtr(), opts);
-    if (reader.getEnd() != words.end())
+    capnp::FlatArrayMessageReader reader(words->asPtr(), opts);
+    if (reader.getEnd() != words->end())
       return status{errc::corrupt, std::string(what) + ": trailing bytes after the message"};
     return result<T>(fn(reader.getRoot<Root>()));
   } catch (const kj::Exception& e) {
@@ -285,21 +346,30 @@ result<operation> decode_operation(std::string_view bytes, const decode_limits& 
 std::string encode(const record_state& r) {
   capnp::MallocMessageBuilder mb(256);
   auto b = mb.initRoot<s::RecordState>();
-  put(b.initLastWrite(), r.last_write);
-  put(b.initDeletedAt(), r.deleted_at);
+  if (!r.last_write.is_zero())
+    put(b.initLastWrite(), r.last_write);
+  if (!r.deleted_at.is_zero())
+    put(b.initDeletedAt(), r.deleted_at);
   auto fl = b.initFields(static_cast<unsigned>(r.fields.size()));
   unsigned i = 0;
   for (auto& [name, f] : r.fields) {
     auto fb = fl[i++];
     fb.setName(capnp::Text::Reader(name.data(), name.size()));
-    put(fb.initFirstSet(), f.first_set);
-    put(fb.initFirstCounter(), f.first_counter);
-    put(fb.initFirstElements(), f.first_elements);
-    put(fb.initLastCounter(), f.last_counter);
-    put(fb.initLastElements(), f.last_elements);
+    // Zero timestamps are left unset (read back as zero).
+    if (!f.first_set.is_zero())
+      put(fb.initFirstSet(), f.first_set);
+    if (!f.first_counter.is_zero())
+      put(fb.initFirstCounter(), f.first_counter);
+    if (!f.first_elements.is_zero())
+      put(fb.initFirstElements(), f.first_elements);
+    if (!f.last_counter.is_zero())
+      put(fb.initLastCounter(), f.last_counter);
+    if (!f.last_elements.is_zero())
+      put(fb.initLastElements(), f.last_elements);
     if (!f.lww.ts.is_zero()) {
       put(fb.initLwwTimestamp(), f.lww.ts);
-      put(fb.initLwwBase(), f.lww.base);
+      if (!f.lww.base.is_zero())
+        put(fb.initLwwBase(), f.lww.base);
       put(fb.initLwwValue(), f.lww.val);
     }
     auto el = fb.initElements(static_cast<unsigned>(f.set.elements.size()));
@@ -395,6 +465,24 @@ result<conflict> decode_conflict(std::string_view bytes, const decode_limits& li
                     get(r.getWinner()), get(r.getWinnerTimestamp()), get(r.getLoser()),
                     get(r.getLoserTimestamp())};
   });
+}
+
+std::string pack_words(std::string_view flat) {
+  kj::VectorOutputStream out(flat.size() + 16);
+  {
+    capnp::_::PackedOutputStream packed(out);
+    packed.write(flat.data(), flat.size() - flat.size() % sizeof(capnp::word));
+  }
+  auto b = out.getArray();
+  return std::string(reinterpret_cast<const char*>(b.begin()), b.size());
+}
+
+std::optional<std::string> unpack_words(std::string_view packed, uint64_t max_words) {
+  auto w = unpack(packed, max_words);
+  if (!w)
+    return std::nullopt;
+  auto b = w->asBytes();
+  return std::string(reinterpret_cast<const char*>(b.begin()), b.size());
 }
 
 uint64_t fnv1a(std::string_view bytes, uint64_t h) {

@@ -7,6 +7,7 @@
 #include "core/record.hpp"
 #include "core/status.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,11 @@ result<value> decode_value(std::string_view bytes, const decode_limits& lim = {}
 
 std::string encode(const conflict& c);
 result<conflict> decode_conflict(std::string_view bytes, const decode_limits& lim = {});
+
+/// Cap'n Proto packing of flat message words (the encodings above are
+/// packed), and its inverse (nullopt when malformed or over `max_words`).
+std::string pack_words(std::string_view flat);
+std::optional<std::string> unpack_words(std::string_view packed, uint64_t max_words = 1 << 20);
 
 /// 64-bit FNV-1a of the bytes; used for state digests in tests and `status`.
 uint64_t fnv1a(std::string_view bytes, uint64_t seed = 14695981039346656037ull);

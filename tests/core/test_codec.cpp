@@ -181,9 +181,8 @@ BOOST_AUTO_TEST_SUITE(codec)
 BOOST_AUTO_TEST_CASE(values_round_trip) {
   for (auto& v : sample_values()) {
     auto b = encode(v);
-    BOOST_TEST(b.size() % 8 == 0u);
     auto r = decode_value(b);
-    BOOST_REQUIRE(r.ok());
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.error().message));
     BOOST_TEST(same(*r, v), to_json(v).dump());
     BOOST_TEST(encode(*r) == b);
   }
@@ -407,13 +406,21 @@ BOOST_AUTO_TEST_CASE(random_multi_byte_mutations) {
 
 namespace {
 
-/// Little-endian bytes of Cap'n Proto words (the wire format's byte order).
+/// Cap'n Proto words (little-endian, the wire format's byte order), packed
+/// as the codec's encodings are.
 std::string words(std::initializer_list<uint64_t> ws) {
   std::string out;
   for (uint64_t w : ws)
     for (int i = 0; i < 8; ++i)
       out.push_back(static_cast<char>((w >> (8 * i)) & 0xff));
-  return out;
+  return pack_words(out);
+}
+
+/// The flat (unpacked) words of an encoding.
+std::string flat(const std::string& packed) {
+  auto f = unpack_words(packed);
+  BOOST_REQUIRE(f.has_value());
+  return *f;
 }
 
 /// A Value message: an array whose composite list claims `n` elements of
@@ -466,36 +473,37 @@ BOOST_AUTO_TEST_CASE(small_messages_cannot_claim_huge_lists) {
 }
 
 BOOST_AUTO_TEST_CASE(unknown_kinds_are_corrupt) {
+  // Mutations are made on the flat words and packed again.
   // Operation kind: create_index and drop_index differ only in the union tag.
   auto ops = sample_operations();
   auto ci = ops[4], di = ops[4];
   di.k = operation::kind::drop_index;
-  auto a = encode(ci);
-  size_t pos = single_difference(a, encode(di));
+  auto a = flat(encode(ci));
+  size_t pos = single_difference(a, flat(encode(di)));
   for (int tag : {4, 5, 0x7f, 0xff}) {
     std::string b = a;
     b[pos] = static_cast<char>(tag);
-    expect_corrupt(dec_op, b);
+    expect_corrupt(dec_op, pack_words(b));
   }
   // Field operation kind: a set and an add of one value differ only in the tag.
   auto set = upsert(node(1), 1, 10);
   with_set(set, "f", value{"v"});
   auto add = upsert(node(1), 1, 10);
   with_add(add, "f", value{"v"});
-  auto s = encode(set);
-  pos = single_difference(s, encode(add));
+  auto s = flat(encode(set));
+  pos = single_difference(s, flat(encode(add)));
   for (int tag : {4, 9, 0xff}) {
     std::string b = s;
     b[pos] = static_cast<char>(tag);
-    expect_corrupt(dec_op, b);
+    expect_corrupt(dec_op, pack_words(b));
   }
   // Value kind: an int and a time of one number differ only in the tag.
-  auto v = encode(value{5});
-  pos = single_difference(v, encode(value{time_point{5}}));
+  auto v = flat(encode(value{5}));
+  pos = single_difference(v, flat(encode(value{time_point{5}})));
   for (int tag : {10, 11, 0xff}) {
     std::string b = v;
     b[pos] = static_cast<char>(tag);
-    expect_corrupt(dec_val, b);
+    expect_corrupt(dec_val, pack_words(b));
   }
 }
 
