@@ -210,12 +210,14 @@ bool destroy_elsewhere(std::unique_ptr<node> n) {
 BOOST_AUTO_TEST_CASE(a_node_can_be_destroyed_on_another_thread_than_its_callers) {
   temp_dir tmp;
   auto n = open_node(tmp / "data");
-  auto db = open_db(*n, "db");
-  must(db.put("c", rec(1), {{"x", 1}}));  // blocking calls from this thread ...
-  BOOST_TEST(must(db.get("c", rec(1))) == (value_map{{"x", 1}}));
-  std::promise<void> p;
-  db.get_async("c", rec(1), [&](result<value_map>) { p.set_value(); });  // ... and an async one
-  p.get_future().wait();
+  {
+    auto db = open_db(*n, "db");
+    must(db.put("c", rec(1), {{"x", 1}}));  // blocking calls from this thread ...
+    BOOST_TEST(must(db.get("c", rec(1))) == (value_map{{"x", 1}}));
+    std::promise<void> p;
+    db.get_async("c", rec(1), [&](result<value_map>) { p.set_value(); });  // ... and an async one
+    p.get_future().wait();
+  }
   // ... while this thread lives on: ~node must not wait for it
   BOOST_REQUIRE_MESSAGE(destroy_elsewhere(std::move(n)), "~node hangs when called on another thread");
 }
