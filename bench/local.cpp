@@ -59,14 +59,7 @@ value_map small_record(uint64_t i) {
   return {{"title", "item-" + std::to_string(i)}, {"priority", static_cast<int64_t>(i % 5)}, {"done", i % 2 == 0}};
 }
 
-blaze::write insert_write(uint64_t i) {
-  blaze::write w;
-  w.k = blaze::write::kind::insert;
-  w.collection = collection;
-  w.record = new_record_id();
-  w.fields = small_record(i);
-  return w;
-}
+blaze::write insert_write(uint64_t i) { return make_insert(collection, small_record(i)); }
 
 std::unique_ptr<node> open_node(const std::filesystem::path& dir, durability mode) {
   node_options o;

@@ -104,10 +104,15 @@ status database::single(blaze::write w) {
   return (*r)[0].st;
 }
 
-result<record_id> database::insert(const std::string& collection, value_map fields) {
+blaze::write make_insert(std::string collection, value_map fields) {
   auto w = make_write(write::kind::insert, collection, new_record_id());
   w.fields = std::move(fields);
   w.fresh_id = true;
+  return w;
+}
+
+result<record_id> database::insert(const std::string& collection, value_map fields) {
+  auto w = make_insert(collection, std::move(fields));
   auto id = w.record;
   if (auto s = single(std::move(w)); !s)
     return s;

@@ -92,7 +92,11 @@ private:
   std::chrono::milliseconds timeout_;
 };
 
-/// A random record id.
+/// A random record id (128 bits from OpenSSL's DRBG).
 record_id new_record_id();
+
+/// An insert of a new record with a fresh random id, for database::write()
+/// batches; the store skips looking the id up.
+write make_insert(std::string collection, value_map fields);
 
 } // namespace blaze
