@@ -387,6 +387,20 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
       out.emplace_back(op.error());
       continue;
     }
+    if (*cur && op->k == operation::kind::upsert) {
+      // Writes to an existing record may grow it past the record limit.
+      record_state trial = **cur;
+      apply(trial, *op);
+      size_t size = 0;
+      for (auto& [name, v] : trial.view())
+        size += name.size() + v.byte_size();
+      if (size > opts_.lim.max_record) {
+        out.emplace_back(status{errc::too_large, "record " + w.record.to_hex() + " would be " + std::to_string(size) +
+                                                   " bytes, over the maximum of " +
+                                                   std::to_string(opts_.lim.max_record)});
+        continue;
+      }
+    }
     if (auto s = apply_one(p, *op, changes, &*cur); !s) {
       // A storage failure mid-batch: nothing of the batch is committed.
       for (auto& r : out)

@@ -357,6 +357,27 @@ BOOST_AUTO_TEST_CASE(clear_conflicts_by_record_and_by_collection) {
   BOOST_TEST(must_digest(*a) == d);  // conflicts are not replicated state
 }
 
+BOOST_AUTO_TEST_CASE(writes_cannot_grow_a_record_past_the_record_limit) {
+  temp_dir tmp;
+  store_options o;
+  o.lim.max_record = 128;
+  auto s = open_store(tmp / "db", me, o);
+  must(*s, w_insert("c", rec(1), {{"a", 1}}));                    // 9 bytes
+  must(*s, w_set("c", rec(1), "b", std::string(50, 'x')));        // 68
+  must(*s, w_set("c", rec(1), "c", std::string(50, 'y')));        // 127
+  auto d = must_digest(*s);
+  auto vv = s->versions();
+  auto st = must_fail(*s, w_set("c", rec(1), "d", std::string(50, 'z')));  // would be 186
+  BOOST_TEST(st.code == errc::too_large);
+  BOOST_TEST(st.message.find("over the maximum of 128") != std::string::npos, st.message);
+  st = must_fail(*s, w_update("c", rec(1), {{"e", std::string(50, 'z')}}));
+  BOOST_TEST(st.code == errc::too_large);
+  BOOST_TEST(must_digest(*s) == d);
+  BOOST_TEST(s->versions() == vv);
+  // Replacing a value by a smaller one is fine.
+  must(*s, w_set("c", rec(1), "b", "short"));
+}
+
 BOOST_AUTO_TEST_CASE(bad_input_gives_clear_statuses_and_changes_nothing) {
   temp_dir tmp;
   store_options o;
