@@ -10,8 +10,8 @@ echo
 echo "--- the same through the blazedb CLI ---"
 data=$(mktemp -d /tmp/blazedb-demo.XXXXXX)
 trap 'rm -rf "$data"' EXIT
-run() { echo "\$ blazedb $*"; "$cli" --data "$data" --db bugs "$@"; }
-id=$(run put bugs title='"Login fails"' status=open priority=1 | tail -n1)
+run() { echo "\$ blazedb $*" >&2; "$cli" --data "$data" --db bugs "$@"; }
+id=$(run put bugs title='"Login fails"' status=open priority=1)
 echo "$id"
 run put bugs title='Crash on empty cart' status=open priority=2 >/dev/null
 run inc bugs "$id" votes 3
