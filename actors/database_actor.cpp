@@ -187,8 +187,13 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
       if (!cols)
         return to_error(cols.error());
       out.collections = std::move(*cols);
-      out.durability = st.options().mode == durability::sync ? "sync" : "buffered";
+      out.durability = st.mode() == durability::sync ? "sync" : "buffered";
       return out;
+    },
+    [self](durable_atom, bool sync) -> caf::result<bool> {
+      if (auto s = self->state.st->set_durability(sync ? durability::sync : durability::buffered); !s)
+        return to_error(s);
+      return true;
     },
   };
 }

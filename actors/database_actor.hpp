@@ -29,7 +29,9 @@ using database_actor = caf::typed_actor<
   caf::reacts_to<unsubscribe_atom, caf::actor>,
   caf::replies_to<conflicts_atom>::with<conflicts>,
   caf::replies_to<clear_atom, std::string, std::string>::with<bool>,
-  caf::replies_to<status_atom>::with<database_status>>;
+  caf::replies_to<status_atom>::with<database_status>,
+  // Sets and persists the durability: true = sync, false = buffered.
+  caf::replies_to<durable_atom, bool>::with<bool>>;
 // clang-format on
 
 /// Spawns the database actor for an opened store. The store is shared with

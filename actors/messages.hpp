@@ -33,6 +33,7 @@ using ops_atom = caf::atom_constant<caf::atom("ops")>;
 using open_atom = caf::atom_constant<caf::atom("open")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
+using durable_atom = caf::atom_constant<caf::atom("durable")>;
 
 /// The outcome of one write: its status, and on success the operation's dot
 /// and the record it touched.

@@ -197,7 +197,7 @@ public:
   /// The database named by --db: created when `create`, else it must exist.
   database& db(bool create) {
     if (!db_) {
-      auto d = node_->open_database(g_.db, create);
+      auto d = node_->open_database(g_.db, create, create ? g_.mode : std::nullopt);
       if (!d)
         fail(d.error());
       db_.emplace(std::move(*d));

@@ -201,6 +201,11 @@ status database::clear_conflicts(const std::string& collection, const record_id*
   return r ? status{} : r.error();
 }
 
+status database::set_durability(durability mode) {
+  auto r = ask<bool>(*pool_, h_.db, timeout_, durable_atom::value, mode == durability::sync);
+  return r ? status{} : r.error();
+}
+
 result<database_status> database::status_info() const {
   return ask<database_status>(*pool_, h_.db, timeout_, status_atom::value);
 }

@@ -68,6 +68,8 @@ public:
   /// (id null), or of the database (collection empty).
   status clear_conflicts(const std::string& collection = {}, const record_id* id = nullptr);
   result<database_status> status_info() const;
+  /// Changes this database's durability; it is stored with the database.
+  status set_durability(durability mode);
   /// Operations this database has and `after` lacks (at most `max`).
   result<operations> operations_after(const version_vector& after, uint64_t max) const;
   /// Applies operations from another replica.

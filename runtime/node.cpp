@@ -104,13 +104,16 @@ node::~node() {
     ::close(lock_fd_);
 }
 
-result<database> node::open_database(const std::string& name, bool create) {
+result<database> node::open_database(const std::string& name, bool create, std::optional<durability> mode) {
   detail::unpin_caf_logger unpin;  // destroyed after `self`
   caf::scoped_actor self{*sys_};
   std::optional<result<database>> out;
   self->request(registry_, opts_.timeout, open_atom::value, name, create)
     .receive([&](database_handles& h) { out.emplace(database(*sys_, *pool_, std::move(h), opts_.timeout)); },
              [&](caf::error& e) { out.emplace(to_status(e)); });
+  if (*out && mode)
+    if (auto s = (*out)->set_durability(*mode); !s)
+      return s;
   return std::move(*out);
 }
 

@@ -15,6 +15,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,11 @@ public:
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 
-  /// Opens database `name`, creating it when `create` is true.
-  result<database> open_database(const std::string& name, bool create = true);
+  /// Opens database `name`, creating it when `create` is true. A new
+  /// database gets `mode` or else node_options::mode; an existing one keeps
+  /// its stored durability unless `mode` is given (then it is changed).
+  result<database> open_database(const std::string& name, bool create = true,
+                                 std::optional<durability> mode = std::nullopt);
   /// Every database in the data directory.
   result<std::vector<std::string>> databases() const;
   /// Closes a database's actors and RocksDB instance (reopened on next use).

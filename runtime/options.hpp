@@ -13,6 +13,8 @@ namespace blaze {
 struct node_options {
   /// Where databases, the node identity and the lock file live.
   std::filesystem::path data_dir = "blazedb-data";
+  /// Durability of databases this node creates (each database stores its
+  /// own; see node::open_database and database::set_durability).
   /// sync: fsync before acknowledging; buffered: WAL without fsync.
   durability mode = durability::buffered;
   /// Size limits for values, records and names.

@@ -20,6 +20,7 @@ const std::string meta_clock = "clock";
 const std::string meta_vv = "vv/";         // ‖ origin (16 bytes) -> u64 seq
 const std::string meta_index = "index/";   // ‖ index prefix -> 4 x u64 (created, dropped)
 const std::string meta_format = "format";  // storage format version
+const std::string meta_durability = "durability";  // "sync" or "buffered"
 constexpr uint64_t format_version = 1;
 
 status io(const rocksdb::Status& s, const std::string& what) {
@@ -142,6 +143,18 @@ status store::load_meta() {
     return io(st, "cannot read metadata");
   } else if (v.size() != 8 || keys::read_u64(v.data()) != format_version) {
     return {errc::corrupt, "database " + dir_.string() + " has an unknown storage format"};
+  }
+  mode_ = opts_.mode;
+  st = db_->Get(rocksdb::ReadOptions(), meta_, meta_durability, &v);
+  if (st.IsNotFound()) {
+    if (auto s = set_durability(opts_.mode); !s)
+      return s;
+  } else if (!st.ok()) {
+    return io(st, "cannot read metadata");
+  } else if (v == "sync" || v == "buffered") {
+    mode_ = v == "sync" ? durability::sync : durability::buffered;
+  } else {
+    return {errc::corrupt, "database " + dir_.string() + " has an unknown durability '" + v + "'"};
   }
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -345,7 +358,7 @@ status store::commit(pending& p) {
     p.batch.Put(meta_, meta_index + keys::index_prefix(k.first, k.second), v);
   }
   rocksdb::WriteOptions wo;
-  wo.sync = opts_.mode == durability::sync;
+  wo.sync = mode() == durability::sync;
   auto st = db_->Write(wo, &p.batch);
   if (!st.ok())
     return io(st, "cannot commit to " + dir_.string());
@@ -497,6 +510,16 @@ apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
   return rep;
 }
 
+status store::set_durability(durability mode) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto st = db_->Put(wo, meta_, meta_durability, mode == durability::sync ? "sync" : "buffered");
+  if (!st.ok())
+    return io(st, "cannot store the durability of " + dir_.string());
+  mode_ = mode;
+  return {};
+}
+
 status store::clear_conflicts(const std::string& collection, const record_id* id) {
   std::string prefix = id ? keys::record(collection, *id) : keys::record_prefix(collection);
   rocksdb::WriteBatch batch;
@@ -506,7 +529,7 @@ status store::clear_conflicts(const std::string& collection, const record_id* id
   if (!it->status().ok())
     return io(it->status(), "cannot read conflicts");
   rocksdb::WriteOptions wo;
-  wo.sync = opts_.mode == durability::sync;
+  wo.sync = mode() == durability::sync;
   auto st = db_->Write(wo, &batch);
   return st.ok() ? status{} : io(st, "cannot clear conflicts");
 }

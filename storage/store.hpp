@@ -16,6 +16,7 @@
 #include "core/write.hpp"
 #include "storage/environment.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -39,6 +40,8 @@ enum class durability : uint8_t {
 };
 
 struct store_options {
+  /// Durability of a database created by this open. An existing database
+  /// keeps the mode stored with it (change it with store::set_durability).
   durability mode = durability::buffered;
   limits lim;
   uint64_t max_clock_skew_ms = 60'000;  // remote timestamps further ahead are refused
@@ -93,6 +96,9 @@ public:
   apply_report apply_remote(std::vector<operation> ops, uint64_t now_ms,
                             std::vector<change>* changes = nullptr);
 
+  /// Changes and persists this database's durability.
+  status set_durability(durability mode);
+
   /// Removes recorded conflicts of a record (all records when `id` is null).
   status clear_conflicts(const std::string& collection, const record_id* id);
 
@@ -119,6 +125,7 @@ public:
   /// of a replica that applied the same operations.
   result<uint64_t> digest() const;
 
+  durability mode() const { return mode_.load(std::memory_order_relaxed); }
   node_id self() const { return self_; }
   const store_options& options() const { return opts_; }
   const std::filesystem::path& path() const { return dir_; }
@@ -154,6 +161,7 @@ private:
   mutable std::mutex meta_mutex_;
   version_vector vv_;
   uint64_t clock_ = 0;
+  std::atomic<durability> mode_{durability::buffered};
   std::map<std::pair<std::string, std::string>, index_state> indexes_;
 };
 

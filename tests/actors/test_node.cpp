@@ -36,6 +36,24 @@ BOOST_AUTO_TEST_CASE(node_opens_creates_and_lists_databases) {
   BOOST_TEST(must(n->databases()).size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(each_database_keeps_its_durability) {
+  temp_dir tmp;
+  auto dir = tmp / "data";
+  {
+    auto n = open_node(dir);  // node default: buffered
+    auto a = must(n->open_database("a", true, durability::sync));
+    auto b = open_db(*n, "b");
+    BOOST_TEST(must(a.status_info()).durability == "sync");
+    BOOST_TEST(must(b.status_info()).durability == "buffered");
+    BOOST_TEST(b.set_durability(durability::sync).ok());
+    BOOST_TEST(must(b.status_info()).durability == "sync");
+    BOOST_TEST(a.set_durability(durability::buffered).ok());
+  }
+  auto n = open_node(dir);
+  BOOST_TEST(must(open_db(*n, "a", false).status_info()).durability == "buffered");
+  BOOST_TEST(must(open_db(*n, "b", false).status_info()).durability == "sync");
+}
+
 BOOST_AUTO_TEST_CASE(invalid_database_names_are_refused) {
   temp_dir tmp;
   auto n = open_node(tmp / "data");

@@ -479,11 +479,22 @@ BOOST_AUTO_TEST_CASE(status_text_and_json) {
   BOOST_TEST(dbs.at(1).at("records") == 1);
   BOOST_TEST(dbs.at(1).at("origin") != origin);
 
-  // --db narrows to one database; --sync shows in the durability.
+  // --db narrows to one database. Durability is stored with the database:
+  // --sync on a read changes nothing, on a write it sticks.
   auto one = json::parse(ok({"--db", "other", "--sync", "status", "--json"}).out);
   BOOST_REQUIRE_EQUAL(one.at("databases").size(), 1u);
   BOOST_TEST(one.at("databases").at(0).at("name") == "other");
+  BOOST_TEST(one.at("databases").at(0).at("durability") == "buffered");
+  ok({"--db", "other", "--sync", "put", "users", "name=bob"});
+  one = json::parse(ok({"--db", "other", "status", "--json"}).out);
   BOOST_TEST(one.at("databases").at(0).at("durability") == "sync");
+  ok({"--db", "other", "put", "users", "name=cy"});  // no flag: keeps sync
+  one = json::parse(ok({"--db", "other", "status", "--json"}).out);
+  BOOST_TEST(one.at("databases").at(0).at("durability") == "sync");
+  ok({"--db", "other", "--buffered", "put", "users", "name=di"});
+  one = json::parse(ok({"--db", "other", "status", "--json"}).out);
+  BOOST_TEST(one.at("databases").at(0).at("durability") == "buffered");
+  BOOST_TEST(one.at("databases").at(0).at("records") == 4);
 
   auto text = ok({"status"}).out;
   BOOST_TEST(contains(text, "node        " + node));

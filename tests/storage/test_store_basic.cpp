@@ -357,6 +357,28 @@ BOOST_AUTO_TEST_CASE(clear_conflicts_by_record_and_by_collection) {
   BOOST_TEST(must_digest(*a) == d);  // conflicts are not replicated state
 }
 
+BOOST_AUTO_TEST_CASE(durability_is_stored_with_the_database) {
+  temp_dir tmp;
+  store_options o;
+  o.mode = durability::sync;
+  {
+    auto s = open_store(tmp / "db", me, o);
+    BOOST_TEST((s->mode() == durability::sync));
+    must(*s, w_insert("c", rec(1), {{"a", 1}}));
+  }
+  {
+    // Reopened with another default: the stored mode wins.
+    auto s = open_store(tmp / "db", me, store_options{});
+    BOOST_TEST((s->mode() == durability::sync));
+    BOOST_TEST(s->set_durability(durability::buffered).ok());
+    BOOST_TEST((s->mode() == durability::buffered));
+    must(*s, w_insert("c", rec(2), {{"a", 2}}));
+  }
+  auto s = open_store(tmp / "db", me, o);
+  BOOST_TEST((s->mode() == durability::buffered));
+  BOOST_TEST(must_get(*s, "c", rec(2)) == (value_map{{"a", 2}}));
+}
+
 BOOST_AUTO_TEST_CASE(writes_cannot_grow_a_record_past_the_record_limit) {
   temp_dir tmp;
   store_options o;
