@@ -8,6 +8,7 @@
 #include "core/record.hpp"
 #include "core/write.hpp"
 #include "runtime/node.hpp"
+#include "storage/rocksdb_options.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -259,34 +260,16 @@ double async_run(node& n, const std::string& name, size_t total, size_t window) 
 
 // ---- raw RocksDB on the same bytes ------------------------------------------
 
-/// A RocksDB instance opened with the options storage/store.cpp uses (kept in
-/// step by hand: column families, table options, no compression, WAL on).
+/// A RocksDB instance opened with the options every store uses
+/// (storage/rocksdb_options.hpp).
 struct raw_rocksdb {
   std::shared_ptr<storage_environment> env = std::make_shared<storage_environment>();
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
 
   explicit raw_rocksdb(const std::filesystem::path& dir) {
-    rocksdb::DBOptions dbo;
-    dbo.create_if_missing = true;
-    dbo.create_missing_column_families = true;
-    dbo.env = env->env();
-    dbo.write_buffer_manager = env->write_buffers();
-    dbo.max_background_jobs = env->options().background_threads;
-    dbo.max_open_files = 256;
-    dbo.keep_log_file_num = 2;
-    dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-    dbo.avoid_unnecessary_blocking_io = true;
-    rocksdb::BlockBasedTableOptions table;
-    table.block_cache = env->block_cache();
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    rocksdb::ColumnFamilyOptions cfo;
-    cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    cfo.write_buffer_size = 16 << 20;
-    cfo.compression = rocksdb::kNoCompression;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, cfo}, {"records", cfo}, {"oplog", cfo},
-      {"index", cfo},                           {"meta", cfo},    {"conflicts", cfo}};
+    auto dbo = db_options(*env);
+    auto cfs = column_families(*env);
     std::filesystem::create_directories(dir);
     rocksdb::DB* raw = nullptr;
     auto st = rocksdb::DB::Open(dbo, dir.string(), cfs, &handles, &raw);

@@ -2,6 +2,7 @@
 
 #include "core/keys.hpp"
 #include "core/replica.hpp"
+#include "storage/rocksdb_options.hpp"
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -82,31 +83,8 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, nod
     env = std::make_shared<storage_environment>();
   std::unique_ptr<store> s(new store(dir, self, opts, env));
 
-  rocksdb::DBOptions dbo;
-  dbo.create_if_missing = true;
-  dbo.create_missing_column_families = true;
-  dbo.env = env->env();
-  dbo.write_buffer_manager = env->write_buffers();
-  dbo.max_background_jobs = env->options().background_threads;
-  dbo.max_open_files = 256;
-  dbo.keep_log_file_num = 2;
-  dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  dbo.avoid_unnecessary_blocking_io = true;
-
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = env->block_cache();
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  rocksdb::ColumnFamilyOptions cfo;
-  cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  cfo.write_buffer_size = 16 << 20;
-  cfo.compression = rocksdb::kNoCompression;
-  // Point lookups of absent keys (new records) skip the memtable scan.
-  cfo.memtable_prefix_bloom_size_ratio = 0.05;
-  cfo.memtable_whole_key_filtering = true;
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-    {rocksdb::kDefaultColumnFamilyName, cfo}, {"records", cfo}, {"oplog", cfo},
-    {"index", cfo},                           {"meta", cfo},    {"conflicts", cfo}};
+  auto dbo = db_options(*env);
+  auto cfs = column_families(*env);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec)

@@ -1,0 +1,37 @@
+#include "storage/rocksdb_options.hpp"
+
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+namespace blaze {
+
+rocksdb::DBOptions db_options(const storage_environment& env) {
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = true;
+  dbo.create_missing_column_families = true;
+  dbo.env = env.env();
+  dbo.write_buffer_manager = env.write_buffers();
+  dbo.max_background_jobs = env.options().background_threads;
+  dbo.max_open_files = 256;
+  dbo.keep_log_file_num = 2;
+  dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  dbo.avoid_unnecessary_blocking_io = true;
+  return dbo;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const storage_environment& env) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = env.block_cache();
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cfo;
+  cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cfo.write_buffer_size = 16 << 20;
+  cfo.compression = rocksdb::kNoCompression;
+  // Point lookups of absent keys (new records) skip the memtable scan.
+  cfo.memtable_prefix_bloom_size_ratio = 0.05;
+  cfo.memtable_whole_key_filtering = true;
+  return {{rocksdb::kDefaultColumnFamilyName, cfo}, {"records", cfo}, {"oplog", cfo},
+          {"index", cfo},                           {"meta", cfo},    {"conflicts", cfo}};
+}
+
+} // namespace blaze
