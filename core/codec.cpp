@@ -12,6 +12,7 @@
 #include <kj/exception.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <optional>
 
@@ -122,6 +123,35 @@ value get(s::Value::Reader r) {
 
 // ---- framing ---------------------------------------------------------------
 
+// A message builder whose first segment is this thread's reused, zeroed
+// scratch area (no allocation for small messages); a nested builder on the
+// same thread falls back to the heap. The builder re-zeroes what it used.
+class scratch_builder {
+public:
+  scratch_builder() {
+    if (!in_use_) {
+      in_use_ = true;
+      owns_ = true;
+      mb_.emplace(kj::arrayPtr(area_.data(), area_.size()));
+    } else {
+      mb_.emplace(256u);
+    }
+  }
+  ~scratch_builder() {
+    mb_.reset();
+    if (owns_)
+      in_use_ = false;
+  }
+  capnp::MallocMessageBuilder& get() { return *mb_; }
+
+private:
+  static constexpr size_t words = 2048;
+  static thread_local inline std::array<capnp::word, words> area_{};
+  static thread_local inline bool in_use_ = false;
+  bool owns_ = false;
+  std::optional<capnp::MallocMessageBuilder> mb_;
+};
+
 // Encodings are packed Cap'n Proto (zero bytes run-length coded): records
 // and operations are mostly small integers and empty slots.
 // Unpacks Cap'n Proto's packed encoding (a tag byte per word; tag 0x00 is
@@ -219,7 +249,8 @@ auto with_reader(std::string_view bytes, const decode_limits& lim, const char* w
 // ---- values ----------------------------------------------------------------
 
 std::string encode(const value& v) {
-  capnp::MallocMessageBuilder mb(64);
+  scratch_builder sb;
+  auto& mb = sb.get();
   put(mb.initRoot<s::Value>(), v);
   return to_string(mb);
 }
@@ -231,7 +262,8 @@ result<value> decode_value(std::string_view bytes, const decode_limits& lim) {
 // ---- operations ------------------------------------------------------------
 
 std::string encode(const operation& op) {
-  capnp::MallocMessageBuilder mb(128);
+  scratch_builder sb;
+  auto& mb = sb.get();
   auto b = mb.initRoot<s::Operation>();
   put(b.initDot(), op.id);
   b.setTimestamp(op.counter);
@@ -344,7 +376,8 @@ result<operation> decode_operation(std::string_view bytes, const decode_limits& 
 // ---- records ---------------------------------------------------------------
 
 std::string encode(const record_state& r) {
-  capnp::MallocMessageBuilder mb(256);
+  scratch_builder sb;
+  auto& mb = sb.get();
   auto b = mb.initRoot<s::RecordState>();
   if (!r.last_write.is_zero())
     put(b.initLastWrite(), r.last_write);
@@ -447,7 +480,8 @@ result<record_state> decode_record(std::string_view bytes, const decode_limits& 
 // ---- conflicts -------------------------------------------------------------
 
 std::string encode(const conflict& c) {
-  capnp::MallocMessageBuilder mb(128);
+  scratch_builder sb;
+  auto& mb = sb.get();
   auto b = mb.initRoot<s::Conflict>();
   b.setCollection(capnp::Text::Reader(c.collection.data(), c.collection.size()));
   put(b.initRecord(), c.record);
