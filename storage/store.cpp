@@ -281,7 +281,12 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
           return cur.error();
         before = std::move(*cur);
       }
-      record_state after = before ? *before : record_state{};
+      // The old state is only needed to update indexes; without any on this
+      // collection it is moved, not copied.
+      bool indexed = std::any_of(p.indexes.begin(), p.indexes.end(), [&](auto& e) {
+        return e.first.first == op.collection && e.second.active();
+      });
+      record_state after = !before ? record_state{} : indexed ? *before : std::move(*before);
       std::vector<conflict> found;
       apply(after, op, &found);
       auto key = keys::record(op.collection, op.record);
@@ -294,7 +299,8 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
         ck += id_bytes(c.loser_ts.node);
         p.batch.Put(conflicts_, ck, encode(c));
       }
-      index_record(p, op.collection, op.record, before ? &*before : nullptr, after);
+      if (indexed)
+        index_record(p, op.collection, op.record, before ? &*before : nullptr, after);
       if (changes)
         changes->push_back({op.collection, op.record, !after.alive(), after.view(), op.id});
       p.records[key] = std::move(after);
