@@ -1,0 +1,318 @@
+#include "core/sync_codec.hpp"
+
+#include "schema/sync.capnp.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+#include <kj/io.h>
+
+#include <zstd.h>
+
+#include <cstring>
+
+namespace blaze::sync {
+
+namespace s = blaze::schema;
+
+const char* to_string(error_code c) {
+  switch (c) {
+    case error_code::none: return "none";
+    case error_code::version_mismatch: return "version_mismatch";
+    case error_code::unexpected: return "unexpected";
+    case error_code::corrupt: return "corrupt";
+    case error_code::unknown_database: return "unknown_database";
+    case error_code::refused: return "refused";
+    case error_code::timeout: return "timeout";
+  }
+  return "unknown";
+}
+
+const char* kind_name(const message& m) {
+  static const char* names[] = {"none", "Hello", "Welcome", "SyncRequest", "OpBatch",
+                                "CaughtUp", "Ack", "Error", "Ping"};
+  return names[m.index()];
+}
+
+size_t batch_bytes(const op_batch& b) {
+  size_t n = 0;
+  for (auto& o : b.ops)
+    n += o.size();
+  return n;
+}
+
+namespace {
+
+void put(s::Id128::Builder b, const id128& x) {
+  b.setHi(x.hi);
+  b.setLo(x.lo);
+}
+id128 get(s::Id128::Reader r) { return {r.getHi(), r.getLo()}; }
+
+capnp::Text::Reader text(const std::string& s) { return {s.data(), s.size()}; }
+std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+capnp::Data::Reader as_data(const std::string& s) {
+  return {reinterpret_cast<const kj::byte*>(s.data()), s.size()};
+}
+std::string str(capnp::Data::Reader d) {
+  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+
+void put(capnp::List<s::VersionEntry>::Builder l, const version_vector& vv) {
+  unsigned i = 0;
+  for (auto& [origin, seq] : vv.entries()) {
+    put(l[i].initOrigin(), origin);
+    l[i].setSeq(seq);
+    ++i;
+  }
+}
+template <class B> void put_vv(B b, const version_vector& vv) {
+  put(b.initVersionVector(static_cast<unsigned>(vv.entries().size())), vv);
+}
+version_vector get(capnp::List<s::VersionEntry>::Reader l) {
+  version_vector vv;
+  for (auto e : l) {
+    auto o = get(e.getOrigin());
+    if (e.getSeq() > vv.get(o))
+      vv.set(o, e.getSeq());
+  }
+  return vv;
+}
+
+[[noreturn]] void fail(const char* what) {
+  throw kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__, kj::str(what));
+}
+
+std::string flat_bytes(capnp::MessageBuilder& mb) {
+  auto words = capnp::messageToFlatArray(mb);
+  auto b = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(b.begin()), b.size());
+}
+
+// zstd of an OpList message, or nullopt when that is not smaller.
+std::optional<std::pair<uint32_t, std::string>> compress_ops(const std::vector<std::string>& ops,
+                                                             size_t plain_size) {
+  capnp::MallocMessageBuilder mb;
+  auto l = mb.initRoot<s::OpList>().initOps(static_cast<unsigned>(ops.size()));
+  for (unsigned i = 0; i < ops.size(); ++i)
+    l.set(i, as_data(ops[i]));
+  auto raw = flat_bytes(mb);
+  std::string out(ZSTD_compressBound(raw.size()), '\0');
+  size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), 3);
+  if (ZSTD_isError(n) || n + 16 >= plain_size)
+    return std::nullopt;
+  out.resize(n);
+  return std::make_pair(static_cast<uint32_t>(raw.size()), std::move(out));
+}
+
+std::vector<std::string> decompress_ops(s::Compressed::Reader c, const wire_limits& lim) {
+  size_t raw = c.getRawSize();
+  if (raw > lim.max_message || raw % sizeof(capnp::word) != 0 || raw == 0)
+    fail("compressed batch: bad raw size");
+  auto in = c.getData();
+  auto words = kj::heapArray<capnp::word>(raw / sizeof(capnp::word));
+  size_t n = ZSTD_decompress(words.begin(), raw, in.begin(), in.size());
+  if (ZSTD_isError(n) || n != raw)
+    fail("compressed batch: zstd frame does not decompress to rawSize");
+  capnp::ReaderOptions opts;
+  opts.traversalLimitInWords = 4 * words.size() + 64;
+  opts.nestingLimit = lim.nesting;
+  capnp::FlatArrayMessageReader reader(words.asPtr(), opts);
+  if (reader.getEnd() != words.end())
+    fail("compressed batch: trailing bytes");
+  std::vector<std::string> ops;
+  auto l = reader.getRoot<s::OpList>().getOps();
+  ops.reserve(l.size());
+  for (auto d : l)
+    ops.push_back(str(d));
+  return ops;
+}
+
+} // namespace
+
+std::string encode(const envelope& e, bool compress) {
+  capnp::MallocMessageBuilder mb(256);
+  auto b = mb.initRoot<s::Envelope>();
+  b.setProtocolVersion(e.version);
+  std::visit(
+    [&](auto& m) {
+      using T = std::decay_t<decltype(m)>;
+      if constexpr (std::is_same_v<T, hello>) {
+        auto h = b.initHello();
+        put(h.initNode(), m.node);
+        h.setDatabase(text(m.database));
+        h.setZstd(m.zstd);
+      } else if constexpr (std::is_same_v<T, welcome>) {
+        auto h = b.initWelcome();
+        put(h.initNode(), m.node);
+        h.setDatabase(text(m.database));
+        h.setZstd(m.zstd);
+      } else if constexpr (std::is_same_v<T, sync_request>) {
+        auto r = b.initSyncRequest();
+        r.setDatabase(text(m.database));
+        auto cl = r.initCollections(static_cast<unsigned>(m.collections.size()));
+        for (unsigned i = 0; i < m.collections.size(); ++i)
+          cl.set(i, text(m.collections[i]));
+        put_vv(r, m.versions);
+      } else if constexpr (std::is_same_v<T, op_batch>) {
+        auto r = b.initOpBatch();
+        r.setDatabase(text(m.database));
+        auto rl = r.initRanges(static_cast<unsigned>(m.ranges.size()));
+        for (unsigned i = 0; i < m.ranges.size(); ++i) {
+          put(rl[i].initOrigin(), m.ranges[i].origin);
+          rl[i].setAfter(m.ranges[i].after);
+          rl[i].setThrough(m.ranges[i].through);
+        }
+        size_t plain = batch_bytes(m) + 8 * m.ops.size();
+        std::optional<std::pair<uint32_t, std::string>> z;
+        if (compress && plain >= 128)
+          z = compress_ops(m.ops, plain);
+        if (z) {
+          auto c = r.initCompressed();
+          c.setRawSize(z->first);
+          c.setData(as_data(z->second));
+        } else {
+          auto l = r.initOps(static_cast<unsigned>(m.ops.size()));
+          for (unsigned i = 0; i < m.ops.size(); ++i)
+            l.set(i, as_data(m.ops[i]));
+        }
+      } else if constexpr (std::is_same_v<T, caught_up>) {
+        auto r = b.initCaughtUp();
+        r.setDatabase(text(m.database));
+        put_vv(r, m.versions);
+      } else if constexpr (std::is_same_v<T, ack>) {
+        auto r = b.initAck();
+        r.setDatabase(text(m.database));
+        put_vv(r, m.versions);
+      } else if constexpr (std::is_same_v<T, error>) {
+        auto r = b.initError();
+        r.setCode(static_cast<s::ErrorCode>(m.code));
+        r.setMessage(text(m.message));
+      } else if constexpr (std::is_same_v<T, ping>) {
+        b.initPing().setNonce(m.nonce);
+      }
+      // monostate: only the protocol version is written.
+    },
+    e.msg);
+  kj::VectorOutputStream out(256);
+  capnp::writePackedMessage(out, mb);
+  auto bytes = out.getArray();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim) {
+  if (bytes.empty())
+    return status{errc::corrupt, "envelope: empty input"};
+  if (bytes.size() > lim.max_message)
+    return status{errc::too_large, "envelope: " + std::to_string(bytes.size()) +
+                                       " bytes over the maximum message size"};
+  try {
+    auto flat = unpack_words(bytes, lim.max_message / sizeof(capnp::word));
+    if (!flat)
+      return status{errc::corrupt, "envelope: not a packed Cap'n Proto message (or over the maximum size)"};
+    auto words = kj::heapArray<capnp::word>(flat->size() / sizeof(capnp::word));
+    std::memcpy(words.begin(), flat->data(), words.size() * sizeof(capnp::word));
+    capnp::ReaderOptions opts;
+    opts.traversalLimitInWords = 4 * words.size() + 64;
+    opts.nestingLimit = lim.nesting;
+    capnp::FlatArrayMessageReader reader(words.asPtr(), opts);
+    if (reader.getEnd() != words.end())
+      return status{errc::corrupt, "envelope: trailing bytes after the message"};
+    auto r = reader.getRoot<s::Envelope>();
+    envelope e;
+    e.version = r.getProtocolVersion();
+    if (e.version != protocol_version)
+      return e;
+    switch (r.which()) {
+      case s::Envelope::HELLO: {
+        auto h = r.getHello();
+        e.msg = hello{get(h.getNode()), str(h.getDatabase()), h.getZstd()};
+        break;
+      }
+      case s::Envelope::WELCOME: {
+        auto h = r.getWelcome();
+        e.msg = welcome{get(h.getNode()), str(h.getDatabase()), h.getZstd()};
+        break;
+      }
+      case s::Envelope::SYNC_REQUEST: {
+        auto q = r.getSyncRequest();
+        sync_request m;
+        m.database = str(q.getDatabase());
+        for (auto c : q.getCollections())
+          m.collections.push_back(str(c));
+        m.versions = get(q.getVersionVector());
+        e.msg = std::move(m);
+        break;
+      }
+      case s::Envelope::OP_BATCH: {
+        auto q = r.getOpBatch();
+        op_batch m;
+        m.database = str(q.getDatabase());
+        for (auto rg : q.getRanges())
+          m.ranges.push_back({get(rg.getOrigin()), rg.getAfter(), rg.getThrough()});
+        switch (q.which()) {
+          case s::OpBatch::OPS:
+            for (auto d : q.getOps())
+              m.ops.push_back(str(d));
+            break;
+          case s::OpBatch::COMPRESSED: m.ops = decompress_ops(q.getCompressed(), lim); break;
+          default: fail("unknown OpBatch payload kind");
+        }
+        e.msg = std::move(m);
+        break;
+      }
+      case s::Envelope::CAUGHT_UP: {
+        auto q = r.getCaughtUp();
+        e.msg = caught_up{str(q.getDatabase()), get(q.getVersionVector())};
+        break;
+      }
+      case s::Envelope::ACK: {
+        auto q = r.getAck();
+        e.msg = ack{str(q.getDatabase()), get(q.getVersionVector())};
+        break;
+      }
+      case s::Envelope::ERROR: {
+        auto q = r.getError();
+        auto code = static_cast<uint16_t>(q.getCode());
+        if (code > static_cast<uint16_t>(error_code::timeout))
+          fail("unknown error code");
+        e.msg = error{static_cast<error_code>(code), str(q.getMessage())};
+        break;
+      }
+      case s::Envelope::PING: e.msg = ping{r.getPing().getNonce()}; break;
+      default: fail("unknown message kind");
+    }
+    return e;
+  } catch (const kj::Exception& ex) {
+    return status{errc::corrupt, std::string("envelope: ") + ex.getDescription().cStr()};
+  }
+}
+
+std::string frame(std::string_view payload) {
+  std::string out(4, '\0');
+  uint32_t n = static_cast<uint32_t>(payload.size());
+  out[0] = static_cast<char>(n >> 24);
+  out[1] = static_cast<char>(n >> 16);
+  out[2] = static_cast<char>(n >> 8);
+  out[3] = static_cast<char>(n);
+  out.append(payload);
+  return out;
+}
+
+result<std::optional<std::string>> frame_reader::next() {
+  if (buf_.size() < 4)
+    return std::optional<std::string>{};
+  auto p = reinterpret_cast<const unsigned char*>(buf_.data());
+  size_t n = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | p[3];
+  if (n > max_ || n == 0)
+    return status{errc::corrupt, "frame: length " + std::to_string(n) + " is zero or over the maximum " +
+                                     std::to_string(max_)};
+  if (buf_.size() < 4 + n)
+    return std::optional<std::string>{};
+  std::string payload = buf_.substr(4, n);
+  buf_.erase(0, 4 + n);
+  return std::optional<std::string>{std::move(payload)};
+}
+
+} // namespace blaze::sync

@@ -1,0 +1,288 @@
+#include "core/sync_session.hpp"
+
+#include "core/codec.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace blaze::sync {
+
+const char* to_string(session::state s) {
+  switch (s) {
+    case session::state::idle: return "idle";
+    case session::state::awaiting_welcome: return "awaiting_welcome";
+    case session::state::awaiting_hello: return "awaiting_hello";
+    case session::state::open: return "open";
+    case session::state::closed: return "closed";
+  }
+  return "unknown";
+}
+
+session::session(sync_store& store, session_options opt) : store_(store), opt_(std::move(opt)) {}
+
+void session::send(std::vector<envelope>& out, message m) {
+  out.push_back(envelope{protocol_version, std::move(m)});
+  last_sent_ = now_;
+}
+
+std::vector<envelope> session::fail(error_code c, std::string msg) {
+  std::vector<envelope> out;
+  last_error_ = error{c, std::move(msg)};
+  send(out, last_error_);
+  state_ = state::closed;
+  return out;
+}
+
+void session::on_disconnect() {
+  state_ = state::idle;
+  peer_requested_ = false;
+  peer_filter_.clear();
+  cursor_ = version_vector{};
+  inflight_.clear();
+  inflight_bytes_ = 0;
+  caught_up_sent_ = false;
+  peer_caught_up_ = false;
+  rerequest_pending_ = false;
+  // acked_ and peer_ are kept: a new connection resumes from what was acknowledged.
+}
+
+std::vector<envelope> session::start() {
+  on_disconnect();
+  last_error_ = error{};
+  last_heard_ = now_;
+  std::vector<envelope> out;
+  if (opt_.initiator) {
+    state_ = state::awaiting_welcome;
+    send(out, hello{opt_.self, opt_.database, opt_.compress});
+  } else {
+    state_ = state::awaiting_hello;
+  }
+  return out;
+}
+
+void session::open(std::vector<envelope>& out) {
+  state_ = state::open;
+  peer_caught_up_ = false;
+  rerequest_pending_ = false;
+  send(out, sync_request{opt_.database, opt_.collections, store_.versions()});
+}
+
+std::vector<envelope> session::on_message(const envelope& e) {
+  if (state_ == state::closed || state_ == state::idle)
+    return {};
+  last_heard_ = now_;
+  if (e.version != protocol_version)
+    return fail(error_code::version_mismatch,
+                "protocol version " + std::to_string(e.version) + " is not supported (this side speaks " +
+                  std::to_string(protocol_version) + ")");
+  std::vector<envelope> out;
+  auto unexpected = [&] {
+    return fail(error_code::unexpected,
+                std::string(kind_name(e.msg)) + " is not expected in state " + to_string(state_));
+  };
+  auto wrong_db = [&](const std::string& db) {
+    return fail(error_code::unknown_database,
+                "database '" + db + "' is not served on this link (expected '" + opt_.database + "')");
+  };
+  if (auto* m = std::get_if<error>(&e.msg)) {
+    last_error_ = *m;
+    state_ = state::closed;
+    return {};
+  }
+  if (std::holds_alternative<ping>(e.msg))
+    return {};
+  if (auto* m = std::get_if<hello>(&e.msg)) {
+    if (opt_.initiator)
+      return unexpected();
+    if (state_ == state::open) {
+      if (m->node == peer_ && m->database == opt_.database)
+        return {};  // a duplicate of the handshake
+      return unexpected();
+    }
+    if (m->database != opt_.database)
+      return wrong_db(m->database);
+    peer_ = m->node;
+    peer_zstd_ = m->zstd;
+    send(out, welcome{opt_.self, opt_.database, opt_.compress});
+    open(out);
+    return out;
+  }
+  if (auto* m = std::get_if<welcome>(&e.msg)) {
+    if (!opt_.initiator)
+      return unexpected();
+    if (state_ == state::open) {
+      if (m->node == peer_ && m->database == opt_.database)
+        return {};
+      return unexpected();
+    }
+    if (m->database != opt_.database)
+      return wrong_db(m->database);
+    peer_ = m->node;
+    peer_zstd_ = m->zstd;
+    open(out);
+    return out;
+  }
+  if (state_ != state::open || std::holds_alternative<std::monostate>(e.msg))
+    return unexpected();
+  if (auto* m = std::get_if<sync_request>(&e.msg)) {
+    if (m->database != opt_.database)
+      return wrong_db(m->database);
+    peer_requested_ = true;
+    peer_filter_ = m->collections;
+    cursor_ = m->versions;
+    cursor_.merge(acked_);
+    // The request supersedes everything sent before it: what the peer lacks
+    // is resent, so earlier flights no longer hold the window.
+    inflight_.clear();
+    inflight_bytes_ = 0;
+    caught_up_sent_ = false;
+    pump(out);
+    return out;
+  }
+  if (auto* m = std::get_if<op_batch>(&e.msg)) {
+    if (m->database != opt_.database)
+      return wrong_db(m->database);
+    return on_batch(*m);
+  }
+  if (auto* m = std::get_if<caught_up>(&e.msg)) {
+    if (m->database != opt_.database)
+      return wrong_db(m->database);
+    cursor_.merge(m->versions);
+    peer_caught_up_ = true;
+    rerequest_pending_ = false;
+    return {};
+  }
+  if (auto* m = std::get_if<ack>(&e.msg)) {
+    if (m->database != opt_.database)
+      return wrong_db(m->database);
+    acked_.merge(m->versions);
+    cursor_.merge(m->versions);
+    release(acked_);
+    pump(out);
+    return out;
+  }
+  return unexpected();
+}
+
+std::vector<envelope> session::on_batch(const op_batch& b) {
+  std::map<node_id, const op_range*> by_origin;
+  for (auto& r : b.ranges) {
+    if (r.after > r.through || !by_origin.emplace(r.origin, &r).second)
+      return fail(error_code::corrupt, "OpBatch: ranges overlap or run backwards");
+  }
+  std::map<node_id, std::vector<operation>> ops;
+  for (auto& bytes : b.ops) {
+    auto op = decode_operation(bytes);
+    if (!op)
+      return fail(error_code::corrupt, "OpBatch: " + op.error().to_string());
+    auto i = by_origin.find(op->id.origin);
+    if (i == by_origin.end() || op->id.seq <= i->second->after || op->id.seq > i->second->through)
+      return fail(error_code::corrupt, "OpBatch: operation " + op->id.origin.to_hex() + ":" +
+                                         std::to_string(op->id.seq) + " is outside the batch's ranges");
+    ops[op->id.origin].push_back(std::move(*op));
+  }
+  bool gap = false;
+  for (auto& r : b.ranges) {
+    uint64_t have = store_.versions().get(r.origin);
+    if (r.after > have) {
+      gap = true;  // an earlier batch is missing: do not apply past the hole
+      continue;
+    }
+    auto& mine = ops[r.origin];
+    std::sort(mine.begin(), mine.end(),
+              [](const operation& a, const operation& c) { return a.id.seq < c.id.seq; });
+    bool complete = true;
+    for (auto& op : mine) {
+      switch (store_.apply(op)) {
+        case sync_store::outcome::applied: ++applied_ops_; break;
+        case sync_store::outcome::duplicate: break;
+        case sync_store::outcome::gap: complete = false; break;
+        case sync_store::outcome::refused:
+          return fail(error_code::refused, "operation " + op.id.origin.to_hex() + ":" +
+                                             std::to_string(op.id.seq) + " was refused");
+      }
+      if (!complete)
+        break;
+    }
+    if (!complete) {
+      gap = true;
+      continue;
+    }
+    store_.cover(r);
+    // The peer holds what it sent: never echo it back.
+    if (r.through > cursor_.get(r.origin))
+      cursor_.set(r.origin, r.through);
+  }
+  std::vector<envelope> out;
+  auto vv = store_.versions();
+  send(out, ack{opt_.database, vv});
+  if (gap && !rerequest_pending_) {
+    rerequest_pending_ = true;
+    peer_caught_up_ = false;
+    send(out, sync_request{opt_.database, opt_.collections, vv});
+  }
+  return out;
+}
+
+void session::release(const version_vector& acked) {
+  for (auto i = inflight_.begin(); i != inflight_.end();) {
+    bool done = std::all_of(i->ranges.begin(), i->ranges.end(),
+                            [&](const op_range& r) { return acked.get(r.origin) >= r.through; });
+    if (done) {
+      inflight_bytes_ -= i->bytes;
+      i = inflight_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
+void session::pump(std::vector<envelope>& out) {
+  if (state_ != state::open || !peer_requested_)
+    return;
+  while (inflight_bytes_ < opt_.window_bytes) {
+    auto c = store_.ops_after(cursor_, peer_filter_, opt_.max_batch_bytes);
+    if (c.ops.empty() && c.ranges.empty()) {
+      if (!caught_up_sent_) {
+        caught_up_sent_ = true;
+        send(out, caught_up{opt_.database, store_.versions()});
+      }
+      return;
+    }
+    bool progress = false;
+    for (auto& r : c.ranges)
+      if (r.through > cursor_.get(r.origin)) {
+        cursor_.set(r.origin, r.through);
+        progress = true;
+      }
+    if (!progress)
+      return;  // a store that vouches for nothing new: stop rather than loop
+    op_batch b{opt_.database, c.ranges, std::move(c.ops)};
+    size_t bytes = batch_bytes(b);
+    inflight_.push_back(flight{c.ranges, bytes});
+    inflight_bytes_ += bytes;
+    sent_ops_ += b.ops.size();
+    send(out, std::move(b));
+  }
+}
+
+std::vector<envelope> session::on_local_commit() {
+  std::vector<envelope> out;
+  pump(out);
+  return out;
+}
+
+std::vector<envelope> session::on_tick(uint64_t now) {
+  now_ = now;
+  std::vector<envelope> out;
+  if (state_ == state::idle || state_ == state::closed)
+    return out;
+  if (now_ - last_heard_ >= opt_.idle_timeout)
+    return fail(error_code::timeout, "nothing heard from the peer for " +
+                                       std::to_string(now_ - last_heard_) + " ms");
+  if (state_ == state::open && now_ - last_sent_ >= opt_.ping_interval)
+    send(out, ping{++nonce_});
+  return out;
+}
+
+} // namespace blaze::sync

@@ -1,0 +1,146 @@
+// The sync protocol machine for one peer link of one database (DESIGN §7,
+// docs/protocol.md). Pure: no I/O, no threads, no clock of its own. The
+// caller feeds it events and sends the envelopes it returns, in order, on
+// one ordered stream (a transport connection).
+#pragma once
+
+#include "core/operation.hpp"
+#include "core/sync_codec.hpp"
+#include "core/version_vector.hpp"
+
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace blaze::sync {
+
+/// What the machine needs from a database. Per origin, operations are held
+/// as a contiguous prefix 1..versions()[origin].
+class sync_store {
+public:
+  virtual ~sync_store() = default;
+
+  /// The version vector: per origin, the contiguous prefix held (for a store
+  /// that syncs some collections only: the prefix covered for its filter).
+  virtual version_vector versions() const = 0;
+
+  struct chunk {
+    std::vector<std::string> ops;  // encode(operation), per origin in seq order
+    std::vector<op_range> ranges;  // per origin: (after, through] this chunk covers
+  };
+  /// Operations not in `have` whose collection is in `collections` (empty:
+  /// all), per origin in seq order, up to about `max_bytes` (at least one
+  /// operation when any is due). Every matching operation of a range must be
+  /// in the chunk; a range may cover operations that do not match. Only
+  /// ranges the store holds completely may be vouched for. An empty chunk
+  /// (no ops, no ranges): nothing is due.
+  virtual chunk ops_after(const version_vector& have, const std::vector<std::string>& collections,
+                          size_t max_bytes) const = 0;
+
+  enum class outcome { applied, duplicate, gap, refused };
+  /// Applies one remote operation: `duplicate` when its dot is held, `gap`
+  /// when it does not extend its origin's prefix, `refused` when it fails
+  /// validation (or equivocates).
+  virtual outcome apply(const operation& op) = 0;
+
+  /// After the operations of `r` were applied: the peer vouches that no
+  /// further operation in `r` matches this store's filter. A store that
+  /// holds every collection ignores it (the default).
+  virtual void cover(const op_range& r) { (void)r; }
+};
+
+struct session_options {
+  std::string database;
+  node_id self;
+  bool initiator = true;                 // sends Hello; the other side Welcomes
+  std::vector<std::string> collections;  // collections this side wants (empty: all)
+  size_t max_batch_bytes = 256 << 10;    // operation bytes per OpBatch (at least one op)
+  size_t window_bytes = 4 << 20;         // unacknowledged operation bytes before pausing
+  bool compress = true;                  // offer/accept zstd batches
+  uint64_t ping_interval = 10'000;       // on_tick units (ms): send Ping when idle this long
+  uint64_t idle_timeout = 60'000;        // close when nothing was heard this long
+};
+
+class session {
+public:
+  enum class state { idle, awaiting_welcome, awaiting_hello, open, closed };
+
+  session(sync_store& store, session_options opt);
+
+  /// A connection is up: the initiator returns its Hello.
+  std::vector<envelope> start();
+  /// One received envelope (after decode_envelope).
+  std::vector<envelope> on_message(const envelope& e);
+  /// The store gained operations (a local write, or remote operations applied
+  /// through another session): pushes them when the peer is live.
+  std::vector<envelope> on_local_commit();
+  /// Time passes: keepalive Ping, idle timeout.
+  std::vector<envelope> on_tick(uint64_t now);
+  /// The connection is gone. Keeps what the peer acknowledged so a later
+  /// connection resumes from there; start() again after reconnecting.
+  void on_disconnect();
+
+  state current() const { return state_; }
+  bool is_open() const { return state_ == state::open; }
+  bool is_closed() const { return state_ == state::closed; }
+  /// The peer sent CaughtUp since our last SyncRequest.
+  bool peer_caught_up() const { return peer_caught_up_; }
+  /// The last error sent or received (code none when there was none).
+  const error& last_error() const { return last_error_; }
+  node_id peer() const { return peer_; }
+  /// Whether OpBatches to this peer may be compressed (pass to encode()).
+  bool compress_to_peer() const { return opt_.compress && peer_zstd_; }
+  /// What the peer acknowledged (kept across connections).
+  const version_vector& acknowledged() const { return acked_; }
+  /// Unacknowledged operation bytes in flight.
+  size_t in_flight() const { return inflight_bytes_; }
+  /// Remote operations this session applied (cumulative): callers compare it
+  /// to tell other sessions of the store about new operations.
+  uint64_t applied_ops() const { return applied_ops_; }
+  /// Operations sent (cumulative, duplicates included).
+  uint64_t sent_ops() const { return sent_ops_; }
+
+private:
+  struct flight {
+    std::vector<op_range> ranges;
+    size_t bytes = 0;
+  };
+
+  std::vector<envelope> fail(error_code c, std::string msg);
+  void send(std::vector<envelope>& out, message m);
+  void open(std::vector<envelope>& out);
+  void pump(std::vector<envelope>& out);
+  std::vector<envelope> on_batch(const op_batch& b);
+  void release(const version_vector& acked);
+
+  sync_store& store_;
+  session_options opt_;
+  state state_ = state::idle;
+  node_id peer_;
+  bool peer_zstd_ = false;
+  error last_error_;
+
+  // sending
+  bool peer_requested_ = false;          // the peer's SyncRequest arrived
+  std::vector<std::string> peer_filter_;
+  version_vector cursor_;                // what the peer has or was sent on this connection
+  version_vector acked_;                 // what the peer acknowledged (kept)
+  std::deque<flight> inflight_;
+  size_t inflight_bytes_ = 0;
+  bool caught_up_sent_ = false;
+
+  // receiving
+  bool peer_caught_up_ = false;
+  bool rerequest_pending_ = false;
+
+  uint64_t now_ = 0;
+  uint64_t last_heard_ = 0;
+  uint64_t last_sent_ = 0;
+  uint64_t nonce_ = 0;
+  uint64_t applied_ops_ = 0;
+  uint64_t sent_ops_ = 0;
+};
+
+const char* to_string(session::state s);
+
+} // namespace blaze::sync

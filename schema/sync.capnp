@@ -1,0 +1,110 @@
+@0xb1a2e0db00000010;
+# The sync protocol (DESIGN §7, docs/protocol.md): every message on a link is
+# one Envelope. Field order is part of the format: append only.
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("blaze::schema");
+using V = import "values.capnp";
+
+# One entry of a version vector: every operation of `origin` with
+# seq 1..seq is held.
+struct VersionEntry {
+  origin @0 :V.Id128;
+  seq @1 :UInt64;
+}
+
+# Per origin, a range of sequence numbers (after, through]: the sender vouches
+# that every operation of `origin` in the range that matches the receiver's
+# collection filter is in this batch.
+struct OpRange {
+  origin @0 :V.Id128;
+  after @1 :UInt64;
+  through @2 :UInt64;
+}
+
+struct Envelope {
+  protocolVersion @0 :UInt16;
+  union {
+    hello @1 :Hello;
+    welcome @2 :Welcome;
+    syncRequest @3 :SyncRequest;
+    opBatch @4 :OpBatch;
+    caughtUp @5 :CaughtUp;
+    ack @6 :Ack;
+    error @7 :Error;
+    ping @8 :Ping;
+  }
+}
+
+# Sent by the connecting side.
+struct Hello {
+  node @0 :V.Id128;
+  database @1 :Text;
+  zstd @2 :Bool;                 # the sender accepts zstd-compressed batches
+}
+
+# The accepting side's answer to Hello.
+struct Welcome {
+  node @0 :V.Id128;
+  database @1 :Text;
+  zstd @2 :Bool;
+}
+
+# "Send me what I lack": the requester's version vector; collections empty
+# means all collections.
+struct SyncRequest {
+  database @0 :Text;
+  collections @1 :List(Text);
+  versionVector @2 :List(VersionEntry);
+}
+
+struct OpBatch {
+  database @0 :Text;
+  ranges @1 :List(OpRange);
+  union {
+    ops @2 :List(Data);          # each an encoded Operation (packed Cap'n Proto)
+    compressed @3 :Compressed;   # zstd of an OpList message
+  }
+}
+
+# zstd frame of a standard (unpacked, segment table) Cap'n Proto message whose
+# root is an OpList; rawSize is its decompressed size in bytes.
+struct Compressed {
+  rawSize @0 :UInt32;
+  data @1 :Data;
+}
+
+struct OpList {
+  ops @0 :List(Data);
+}
+
+# The sender has sent everything the requester lacked at the time.
+struct CaughtUp {
+  database @0 :Text;
+  versionVector @1 :List(VersionEntry);
+}
+
+# The receiver's version vector after applying a batch.
+struct Ack {
+  database @0 :Text;
+  versionVector @1 :List(VersionEntry);
+}
+
+enum ErrorCode {
+  none @0;
+  versionMismatch @1;    # protocolVersion not supported; the link closes
+  unexpected @2;         # message not valid in the current state; the link closes
+  corrupt @3;            # undecodable envelope or operation; the link closes
+  unknownDatabase @4;    # database not served on this link; the link closes
+  refused @5;            # an operation failed validation or applying; the link closes
+  timeout @6;            # nothing heard from the peer for too long; the link closes
+}
+
+struct Error {
+  code @0 :ErrorCode;
+  message @1 :Text;
+}
+
+# Keepalive; needs no answer.
+struct Ping {
+  nonce @0 :UInt64;
+}
