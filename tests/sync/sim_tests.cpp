@@ -8,7 +8,9 @@
 // while every replica keeps writing random operations (as in
 // tests/core/property_tests.cpp). After the faults stop the system runs to
 // quiescence; every replica must then hold every operation and have the
-// digest of a reference replica that applied them all.
+// digest of a reference replica that applied them all. In a third of the
+// seeds one device syncs collection "d" only (partial sync): it must hold
+// exactly the "d" operations, with every other operation covered.
 //
 // Every message goes through the wire codec (encode/decode_envelope).
 //
@@ -70,9 +72,11 @@ int64_t random_delta(std::mt19937_64& rng) {
   }
 }
 
-blaze::write random_write(std::mt19937_64& rng, const replica& r) {
+blaze::write random_write(std::mt19937_64& rng, const replica& r, const std::vector<std::string>& only) {
   blaze::write w;
   w.collection = collections[rng() % collections.size()];
+  if (!only.empty())
+    w.collection = only[rng() % only.size()];
   w.record = test::rec(1 + rng() % record_count);
   auto field = [&] { return field_names[rng() % field_names.size()]; };
   auto fields = [&] {
@@ -144,11 +148,12 @@ blaze::write random_write(std::mt19937_64& rng, const replica& r) {
 
 struct sim_node {
   node_id id;
+  std::vector<std::string> filter;  // partial sync: the collections it holds (empty: all)
   mem_store store;
   hybrid_clock clock;
   uint64_t seq = 0;
   int64_t skew = 0;
-  explicit sim_node(node_id n) : id(n), clock(n) {}
+  sim_node(node_id n, std::vector<std::string> f) : id(n), filter(f), store(std::move(f)), clock(n) {}
 };
 
 struct msg {
@@ -194,8 +199,13 @@ public:
     p_.max_partition = 10 + rng_() % 1500;
     p_.max_batch = 100 + rng_() % 2000;
     p_.window = p_.max_batch + rng_() % 6000;
+    // in a third of the seeds device 1 syncs collection "d" only
+    bool partial = rng_() % 3 == 0;
     for (size_t i = 0; i <= p_.devices; ++i) {
-      nodes_.push_back(std::make_unique<sim_node>(test::node(0x100 + i)));
+      std::vector<std::string> filter;
+      if (partial && i == 1)
+        filter = {"d"};
+      nodes_.push_back(std::make_unique<sim_node>(test::node(0x100 + i), filter));
       nodes_.back()->skew = static_cast<int64_t>(rng_() % 11) - 5;
     }
     for (size_t d = 1; d <= p_.devices; ++d) {
@@ -239,7 +249,7 @@ public:
     os << p_.devices << " devices, faults until " << p_.fault_until << " ms, write/break/crash/stale/dup "
        << p_.write_per_mille << "/" << p_.break_per_mille << "/" << p_.crash_per_mille << "/"
        << p_.stale_per_mille << "/" << p_.dup_per_mille << " per mille, batch " << p_.max_batch
-       << " B, window " << p_.window << " B; " << writes_ << " writes, " << breaks_ << " link breaks, "
+       << " B, window " << p_.window << (nodes_[1]->filter.empty() ? "" : ", device 1 partial (d)") << " B; " << writes_ << " writes, " << breaks_ << " link breaks, "
        << crashes_ << " crashes, " << stale_ << " stale deliveries";
     return os.str();
   }
@@ -252,6 +262,7 @@ private:
     dev.database = "db";
     dev.self = nodes_[l.device]->id;
     dev.initiator = true;
+    dev.collections = nodes_[l.device]->filter;
     dev.max_batch_bytes = p_.max_batch;
     dev.window_bytes = p_.window;
     dev.ping_interval = 500;
@@ -259,6 +270,7 @@ private:
     auto rel = dev;
     rel.self = nodes_[0]->id;
     rel.initiator = false;
+    rel.collections.clear();
     rel.compress = rng_() % 2 == 0;
     if (!l.dev)
       l.dev = std::make_unique<session>(nodes_[l.device]->store, dev);
@@ -327,7 +339,7 @@ private:
 
   std::string write(size_t n, uint64_t t) {
     auto& node = *nodes_[n];
-    auto w = random_write(rng_, node.store.r);
+    auto w = random_write(rng_, node.store.r, node.filter);
     if (auto s = validate(w, limits{}); !s)
       return "generated write fails validation: " + s.to_string();
     auto ts = node.clock.tick(static_cast<uint64_t>(1'000'000 + static_cast<int64_t>(t) + node.skew));
@@ -416,7 +428,7 @@ private:
   }
 
   std::string check() const {
-    replica reference;
+    replica reference, reference_d;  // every op; the ops of collection "d"
     version_vector all;
     for (auto& n : nodes_)
       all.set(n->id, n->seq);
@@ -428,8 +440,11 @@ private:
         auto op = decode_operation(b);
         if (!op)
           return "stored op does not decode";
-        if (op->id.origin == n->id)
+        if (op->id.origin == n->id) {
           reference.apply(*op);
+          if (op->collection == "d")
+            reference_d.apply(*op);
+        }
       }
     }
     for (auto& n : nodes_) {
@@ -444,8 +459,12 @@ private:
           os << " " << o.lo << ":" << s;
         return os.str();
       }
-      if (n->store.r.digest() != reference.digest())
-        return "replica " + n->id.to_hex() + " digest differs from the reference";
+      auto& want = n->filter.empty() ? reference : reference_d;
+      if (n->store.r.digest() != want.digest())
+        return "replica " + n->id.to_hex() + " digest differs from the reference" +
+               (n->filter.empty() ? "" : " (of collection d)");
+      if (!n->filter.empty() && n->store.r.records().size() != reference_d.records().size())
+        return "partial replica holds records outside its collections";
     }
     return "";
   }
