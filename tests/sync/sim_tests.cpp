@@ -288,8 +288,16 @@ private:
   void enqueue(sim_link& l, bool to_rel, const std::vector<envelope>& out, uint64_t t) {
     auto& s = to_rel ? *l.dev : *l.rel;
     auto& q = to_rel ? l.to_rel : l.to_dev;
-    for (auto& e : out)
+    for (auto& e : out) {
+      // resume invariant: nothing the peer acknowledged is sent again
+      if (auto* b = std::get_if<op_batch>(&e.msg); b && violation_.empty())
+        for (auto& r : b->ranges)
+          if (r.after < s.acknowledged().get(r.origin))
+            violation_ = "a batch resends operations of " + r.origin.to_hex() + " after " +
+                         std::to_string(r.after) + " that the peer acknowledged through " +
+                         std::to_string(s.acknowledged().get(r.origin));
       q.push_back({delay(q, t), encode(e, s.compress_to_peer())});
+    }
   }
 
   /// Tells every session of node `n` except `except` that the store changed.
@@ -358,6 +366,8 @@ private:
   }
 
   std::string step(uint64_t t, bool faults) {
+    if (!violation_.empty())
+      return violation_;
     if (faults) {
       for (size_t n = 0; n < nodes_.size(); ++n)
         if (rng_() % 1000 < p_.write_per_mille)
@@ -470,6 +480,7 @@ private:
   }
 
   std::mt19937_64 rng_;
+  std::string violation_;
   params p_;
   std::vector<std::unique_ptr<sim_node>> nodes_;
   std::vector<std::unique_ptr<sim_link>> links_;
