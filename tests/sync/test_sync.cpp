@@ -450,6 +450,36 @@ BOOST_AUTO_TEST_CASE(duplicates_and_gaps) {
   BOOST_TEST(p.b.is_open());
 }
 
+BOOST_AUTO_TEST_CASE(rerequest_after_a_lost_batch) {
+  mem_store sa, sb;
+  fill(sa, A, 30, 60);
+  auto oa = opts(A, true);
+  oa.max_batch_bytes = 150;
+  session a(sa, oa), b(sb, opts(B, false));
+  duplex l{a, b};
+  l.start();
+  l.step_b();  // Hello
+  l.step_a();  // Welcome
+  l.step_a();  // SyncRequest: A queues its batches
+  // the second batch goes missing; B sees the third after a hole
+  size_t seen = 0;
+  for (auto i = l.to_b.begin(); i != l.to_b.end(); ++i)
+    if (std::holds_alternative<op_batch>(duplex::unframe(*i).msg) && ++seen == 2) {
+      l.to_b.erase(i);
+      break;
+    }
+  BOOST_REQUIRE_EQUAL(seen, 2u);
+  l.run();
+  size_t requests = 0;
+  for (auto& e : l.seen_by_a)
+    requests += std::holds_alternative<sync_request>(e.msg);
+  BOOST_TEST(requests == 2u);  // the handshake's and one re-request
+  BOOST_TEST(sb.versions().get(A) == 30u);
+  BOOST_TEST(sa.r.digest() == sb.r.digest());
+  BOOST_TEST(b.peer_caught_up());
+  BOOST_TEST(a.in_flight() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(ping_and_idle_timeout) {
   open_pair p;
   auto o = p.a.on_tick(10'000);
