@@ -3,6 +3,7 @@
 // asynchronous callbacks.
 #pragma once
 
+#include "../common/test_support.hpp"
 #include "core/json.hpp"
 #include "runtime/node.hpp"
 
@@ -18,48 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace blaze {
-
-inline std::ostream& boost_test_print_type(std::ostream& os, const value& v) { return os << to_json(v).dump(); }
-inline std::ostream& boost_test_print_type(std::ostream& os, const value_map& m) { return os << to_json(m).dump(); }
-inline std::ostream& boost_test_print_type(std::ostream& os, const id128& x) { return os << x.to_hex(); }
-inline std::ostream& boost_test_print_type(std::ostream& os, const dot& d) {
-  return os << d.origin.to_hex() << ":" << d.seq;
-}
-inline std::ostream& boost_test_print_type(std::ostream& os, const errc& e) { return os << to_string(e); }
-inline std::ostream& boost_test_print_type(std::ostream& os, const version_vector& vv) {
-  os << "{";
-  for (auto& [o, s] : vv.entries())
-    os << " " << o.to_hex().substr(24) << ":" << s;
-  return os << " }";
-}
-
-} // namespace blaze
-
 namespace blaze::test {
-
-/// A fresh directory (mkdtemp) removed with everything in it on destruction.
-class temp_dir {
-public:
-  temp_dir() {
-    auto base = std::filesystem::temp_directory_path() / "blaze-actors-XXXXXX";
-    std::string tmpl = base.string();
-    if (!::mkdtemp(tmpl.data()))
-      throw std::runtime_error("mkdtemp failed for " + tmpl);
-    path_ = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& s) const { return path_ / s; }
-
-private:
-  std::filesystem::path path_;
-};
 
 inline record_id rec(uint64_t n) { return {0x5eed, n}; }
 
