@@ -34,6 +34,7 @@ struct database_state {
     std::string collection;  // empty: all
   };
   std::vector<subscriber> subscribers;
+  std::vector<caf::actor> watchers;  // told (committed_atom) after each commit
 
   static inline const char* name = "blaze.database";
 };
@@ -45,6 +46,24 @@ void publish(database_pointer self, changes& cs) {
     for (auto& s : self->state.subscribers)
       if (s.collection.empty() || s.collection == c.collection)
         caf::anon_send(s.who, change_atom::value, c);
+}
+
+void notify_watchers(database_pointer self) {
+  for (auto& w : self->state.watchers)
+    caf::anon_send(w, committed_atom::value);
+}
+
+apply_report apply(database_pointer self, operations& ops, const coverage_set* cov) {
+  changes cs;
+  auto rep = self->state.st->apply_remote(std::move(ops), now_ms(),
+                                          self->state.subscribers.empty() ? nullptr : &cs, cov);
+  for (auto& [d, why] : rep.refused)
+    spdlog::warn("database {}: refused operation {}:{}: {}", self->state.db_name, d.origin.to_hex(), d.seq,
+                 why.message);
+  publish(self, cs);
+  if (rep.applied > 0 || cov)
+    notify_watchers(self);
+  return rep;
 }
 
 // Commits every write gathered since the last flush in one WriteBatch and
@@ -77,6 +96,7 @@ void flush(database_pointer self) {
     w.promise.deliver(std::move(out));
   }
   publish(self, cs);
+  notify_watchers(self);
 }
 
 database_actor::behavior_type database_impl(database_pointer self, std::string name,
@@ -88,6 +108,8 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
     subs.erase(std::remove_if(subs.begin(), subs.end(),
                               [&](auto& s) { return s.who.address() == dm.source; }),
                subs.end());
+    auto& ws = self->state.watchers;
+    ws.erase(std::remove_if(ws.begin(), ws.end(), [&](auto& w) { return w.address() == dm.source; }), ws.end());
   });
   return {
     [self](write_atom, writes& ws) -> caf::typed_response_promise<write_outcomes> {
@@ -120,15 +142,13 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
       out.rows = std::move(*r);
       return out;
     },
-    [self](apply_atom, operations& ops) -> apply_report {
-      changes cs;
-      auto rep = self->state.st->apply_remote(std::move(ops), now_ms(),
-                                              self->state.subscribers.empty() ? nullptr : &cs);
-      for (auto& [d, why] : rep.refused)
-        spdlog::warn("database {}: refused operation {}:{}: {}", self->state.db_name, d.origin.to_hex(), d.seq,
-                     why.message);
-      publish(self, cs);
-      return rep;
+    [self](apply_atom, operations& ops) -> apply_report { return apply(self, ops, nullptr); },
+    [self](apply_atom, operations& ops, const coverage_set& cov) -> apply_report {
+      return apply(self, ops, &cov);
+    },
+    [self](watch_atom, const caf::actor& who) {
+      self->monitor(who);
+      self->state.watchers.push_back(who);
     },
     [self](subscribe_atom, const caf::actor& who, const std::string& collection) {
       self->monitor(who);
@@ -138,6 +158,8 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
     [self](unsubscribe_atom, const caf::actor& who) {
       auto& subs = self->state.subscribers;
       subs.erase(std::remove_if(subs.begin(), subs.end(), [&](auto& s) { return s.who == who; }), subs.end());
+      auto& ws = self->state.watchers;
+      ws.erase(std::remove(ws.begin(), ws.end(), who), ws.end());
       self->demonitor(who);
     },
     [self](conflicts_atom) -> caf::result<conflicts> {

@@ -23,6 +23,12 @@ using database_actor = caf::typed_actor<
   caf::replies_to<query_atom, query>::with<query_result>,
   // Operations from other replicas.
   caf::replies_to<apply_atom, operations>::with<apply_report>,
+  // The same, for a partial replica: also applies the peer's coverage.
+  caf::replies_to<apply_atom, operations, coverage_set>::with<apply_report>,
+  // Commit watch: `watcher` receives (committed_atom) after every commit that
+  // changed the database (local writes or remote operations), until it
+  // unwatches (unsubscribe_atom) or goes down. Sync sessions use it to push.
+  caf::reacts_to<watch_atom, caf::actor>,
   // Change feed: `subscriber` receives (change_atom, change) for the
   // collection (empty: every collection) until it unsubscribes or goes down.
   caf::replies_to<subscribe_atom, caf::actor, std::string>::with<bool>,

@@ -34,6 +34,17 @@ using open_atom = caf::atom_constant<caf::atom("open")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
 using durable_atom = caf::atom_constant<caf::atom("durable")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+using frame_atom = caf::atom_constant<caf::atom("frame")>;
+using fault_atom = caf::atom_constant<caf::atom("fault")>;
+using linkdown_atom = caf::atom_constant<caf::atom("linkdown")>;
+using connected_atom = caf::atom_constant<caf::atom("connected")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using redial_atom = caf::atom_constant<caf::atom("redial")>;
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using sync_now_atom = caf::atom_constant<caf::atom("syncnow")>;
 
 /// The outcome of one write: its status, and on success the operation's dot
 /// and the record it touched.
@@ -81,3 +92,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::conflicts)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::database_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::version_vector)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::coverage_set)

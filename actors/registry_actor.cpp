@@ -60,7 +60,7 @@ caf::expected<database_handles> open_database(registry_pointer self, const std::
   if (!st)
     return to_error(st.error());
   std::shared_ptr<store> shared(std::move(*st));
-  database_handles h{name, spawn_database(self->system(), name, shared), spawn_oplog(self->system(), shared)};
+  database_handles h{name, spawn_database(self->system(), name, shared), spawn_oplog(self->system(), shared), shared};
   open.emplace(name, h);
   spdlog::debug("opened database {}", name);
   return h;

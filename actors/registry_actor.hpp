@@ -20,6 +20,10 @@ struct database_handles {
   std::string name;
   database_actor db;
   oplog_actor log;
+  /// The store, for readers on other threads (sync sessions read the oplog
+  /// directly); every write goes through `db`. Weak: a closed database's
+  /// RocksDB instance is released even while handles to it are kept.
+  std::weak_ptr<store> st;
 };
 
 /// What the registry needs to open databases.

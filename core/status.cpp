@@ -18,6 +18,8 @@ const char* to_string(errc e) {
     case errc::equivocation: return "equivocation";
     case errc::timeout: return "timeout";
     case errc::closed: return "closed";
+    case errc::network: return "network";
+    case errc::protocol: return "protocol";
   }
   return "unknown error";
 }

@@ -25,6 +25,8 @@ enum class errc : uint8_t {
   equivocation,       // two different operations under one dot
   timeout,
   closed,             // database or node shut down
+  network,            // connection refused or lost, TLS or WebSocket failure
+  protocol,           // the peer broke the sync protocol or refused us (its Error)
 };
 
 const char* to_string(errc e);

@@ -10,7 +10,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
+#include <unordered_map>
 
 namespace blaze {
 
@@ -49,8 +51,108 @@ std::string render_error(uint8_t code, caf::atom_value, const caf::message& ctx)
 
 } // namespace
 
+// Every sync link actor of the node; a link removes itself when it stops.
+struct node::link_set {
+  std::mutex m;
+  bool closing = false;
+  std::unordered_map<caf::actor_id, caf::actor> alive;
+
+  /// Spawns through `spawn` unless the node is closing (then nullptr).
+  template <class F> caf::actor add(F&& spawn) {
+    std::lock_guard<std::mutex> g(m);
+    if (closing)
+      return nullptr;
+    caf::actor a = spawn();
+    alive.emplace(a.id(), a);
+    return a;
+  }
+  static void track_exit(const std::shared_ptr<link_set>& set, caf::actor& a,
+                         std::function<void()> also = nullptr) {
+    std::weak_ptr<link_set> w = set;
+    a->attach_functor([w, id = a.id(), also] {
+      if (also)
+        also();
+      if (auto s = w.lock()) {
+        std::lock_guard<std::mutex> g(s->m);
+        s->alive.erase(id);
+      }
+    });
+  }
+  void stop_all() {
+    std::vector<caf::actor> all;
+    {
+      std::lock_guard<std::mutex> g(m);
+      closing = true;
+      for (auto& [id, a] : alive)
+        all.push_back(a);
+    }
+    for (auto& a : all)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+};
+
+struct sync_server::shared {
+  std::atomic<size_t> sessions{0};
+};
+
+sync_server::~sync_server() { stop(); }
+
+std::vector<net::endpoint> sync_server::endpoints() const {
+  std::vector<net::endpoint> out;
+  for (auto& l : listeners_)
+    out.push_back(l->where());
+  return out;
+}
+
+size_t sync_server::sessions() const { return shared_->sessions.load(); }
+
+void sync_server::stop() {
+  for (auto& l : listeners_)
+    l->close();
+}
+
+sync_handle::~sync_handle() { stop(); }
+
+void sync_handle::sync_now() {
+  for (auto& l : links_)
+    caf::anon_send(l, sync_now_atom::value);
+}
+
+void sync_handle::pause() {
+  for (auto& l : links_)
+    caf::anon_send(l, pause_atom::value);
+}
+
+void sync_handle::resume() {
+  for (auto& l : links_)
+    caf::anon_send(l, resume_atom::value);
+}
+
+std::vector<link_status> sync_handle::status() const {
+  std::vector<link_status> out;
+  for (auto& m : monitors_)
+    out.push_back(m->get());
+  return out;
+}
+
+bool sync_handle::wait_synced(std::chrono::milliseconds timeout) const {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  for (auto& m : monitors_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() < 0 || !m->wait([](const link_status& s) { return s.synced; }, left))
+      return false;
+  }
+  return true;
+}
+
+void sync_handle::stop() {
+  for (auto& l : links_)
+    caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
+  links_.clear();
+}
+
 node::node(node_options opts, int lock_fd, identity ident)
-  : opts_(std::move(opts)), lock_fd_(lock_fd), ident_(std::move(ident)) {}
+  : opts_(std::move(opts)), lock_fd_(lock_fd), ident_(std::move(ident)), links_(std::make_shared<link_set>()) {}
 
 result<std::unique_ptr<node>> node::open(const node_options& opts) {
   detail::unpin_caf_logger unpin;  // the actor system and the registry are made here
@@ -95,9 +197,11 @@ node::~node() {
       detail::unpin_caf_logger unpin;
       pool_.reset();  // its scoped actors would keep the system alive
     }
+    links_->stop_all();
     caf::anon_send_exit(registry_, caf::exit_reason::user_shutdown);
     registry_ = nullptr;
     sys_->await_all_actors_done();
+    transport_.reset();  // its I/O thread may still post to the (stopped) actors
     sys_.reset();
   }
   if (lock_fd_ >= 0)
@@ -134,6 +238,110 @@ status node::close_database(const std::string& name) {
   self->request(registry_, opts_.timeout, close_atom::value, name)
     .receive([&](bool) {}, [&](caf::error& e) { out = to_status(e); });
   return out;
+}
+
+} // namespace blaze
+
+namespace blaze {
+
+namespace {
+
+sync::session_options session_defaults(sync::session_options o, const node_id& self) {
+  o.self = self;
+  return o;
+}
+
+} // namespace
+
+result<std::shared_ptr<sync_server>> node::serve(const serve_options& opts) {
+  if (opts.listen.empty())
+    return status{errc::invalid_argument, "serve: give at least one endpoint to listen on"};
+  {
+    std::lock_guard<std::mutex> g(transport_mutex_);
+    if (!transport_)
+      transport_ = std::make_unique<net::transport>();
+  }
+  auto srv = std::shared_ptr<sync_server>(new sync_server);
+  srv->shared_ = std::make_shared<sync_server::shared>();
+  for (auto& url : opts.listen) {
+    auto ep = net::parse_url(url);
+    if (!ep)
+      return ep.error();
+    caf::actor_system* sys = sys_.get();
+    auto reg = registry_;
+    auto self = ident_.id;
+    auto set = links_;
+    auto shared = srv->shared_;
+    auto on_accept = [sys, reg, self, set, shared, opts](connection_ptr c) {
+      sync_link_config cfg;
+      cfg.registry = reg;
+      cfg.self = self;
+      cfg.proto = session_defaults(opts.session, self);
+      cfg.create_databases = opts.create_databases;
+      cfg.accepted = c;
+      auto a = set->add([&] { return spawn_sync_link(*sys, std::move(cfg)); });
+      if (!a) {
+        c->close("the node is shutting down");
+        return;
+      }
+      ++shared->sessions;
+      link_set::track_exit(set, a, [shared] { --shared->sessions; });
+    };
+    auto l = transport_->listen(*ep, opts.tls, on_accept);
+    if (!l)
+      return l.error();
+    srv->listeners_.push_back(std::move(*l));
+  }
+  return srv;
+}
+
+result<std::shared_ptr<sync_handle>> node::sync_with(const std::string& url, sync_options opts) {
+  auto ep = net::parse_url(url);
+  if (!ep)
+    return ep.error();
+  if (ep->kind != net::scheme::inproc && ep->port == 0)
+    return status{errc::invalid_argument, "'" + url + "': give the peer's port"};
+  if (opts.databases.empty()) {
+    auto all = databases();
+    if (!all)
+      return all.error();
+    opts.databases = std::move(*all);
+    if (opts.databases.empty())
+      return status{errc::invalid_argument, "this node has no databases to sync; name one"};
+  }
+  for (auto& d : opts.databases)
+    if (auto v = validate_database_name(d); !v)
+      return v;
+  {
+    std::lock_guard<std::mutex> g(transport_mutex_);
+    if (!transport_)
+      transport_ = std::make_unique<net::transport>();
+  }
+  auto h = std::shared_ptr<sync_handle>(new sync_handle);
+  h->url_ = url;
+  net::transport* tr = transport_.get();
+  for (auto& d : opts.databases) {
+    sync_link_config cfg;
+    cfg.registry = registry_;
+    cfg.self = ident_.id;
+    cfg.database = d;
+    cfg.collections = opts.collections;
+    cfg.proto = session_defaults(opts.session, ident_.id);
+    cfg.min_backoff = opts.min_backoff;
+    cfg.max_backoff = opts.max_backoff;
+    cfg.request_timeout = opts_.timeout;
+    cfg.monitor->on_progress = opts.on_progress;
+    cfg.dial = [tr, to = *ep, tls = opts.tls](std::function<void(result<connection_ptr>)> done) {
+      tr->dial(to, tls, std::move(done));
+    };
+    h->monitors_.push_back(cfg.monitor);
+    auto a = links_->add([&] { return spawn_sync_link(*sys_, std::move(cfg)); });
+    if (!a)
+      return status{errc::closed, "the node is shutting down"};
+    link_set::track_exit(links_, a);
+    h->links_.push_back(a);
+  }
+  return h;
 }
 
 } // namespace blaze

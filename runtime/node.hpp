@@ -10,11 +10,13 @@
 #include "runtime/database.hpp"
 #include "runtime/identity.hpp"
 #include "runtime/options.hpp"
+#include "runtime/sync.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +43,14 @@ public:
   /// Closes a database's actors and RocksDB instance (reopened on next use).
   status close_database(const std::string& name);
 
+  /// Serves this node's databases to peers on the given endpoints.
+  result<std::shared_ptr<sync_server>> serve(const serve_options& opts);
+  /// Syncs databases with the peer at `url` (tcp://, tls://, ws://, wss://,
+  /// inproc://): one link per database, reconnecting with backoff until the
+  /// handle is stopped or destroyed. Fails only on a bad URL or options;
+  /// connection problems show in the handle's status.
+  result<std::shared_ptr<sync_handle>> sync_with(const std::string& url, sync_options opts = {});
+
   node_id id() const { return ident_.id; }
   const identity& ident() const { return ident_; }
   const node_options& options() const { return opts_; }
@@ -57,6 +67,10 @@ private:
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<requester_pool> pool_;  // destroyed before sys_
   registry_actor registry_;
+  struct link_set;
+  std::shared_ptr<link_set> links_;  // every sync link actor alive, stopped with the node
+  std::unique_ptr<net::transport> transport_;  // made on first use; stopped after the actors
+  std::mutex transport_mutex_;
 };
 
 } // namespace blaze

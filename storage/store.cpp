@@ -5,6 +5,8 @@
 #include "storage/rocksdb_options.hpp"
 
 #include <rocksdb/db.h>
+#include <optional>
+#include <set>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -22,6 +24,7 @@ const std::string meta_vv = "vv/";         // ‖ origin (16 bytes) -> u64 seq
 const std::string meta_index = "index/";   // ‖ index prefix -> 4 x u64 (created, dropped)
 const std::string meta_format = "format";  // storage format version
 const std::string meta_durability = "durability";  // "sync" or "buffered"
+const std::string meta_partial = "partial";  // collections of a partial replica, '\n'-separated
 constexpr uint64_t format_version = 1;
 
 status io(const rocksdb::Status& s, const std::string& what) {
@@ -142,6 +145,13 @@ status store::load_meta() {
       if (val.size() != 8)
         return {errc::corrupt, "corrupt clock in " + dir_.string()};
       clock_ = keys::read_u64(val.data());
+    } else if (k.ToStringView() == meta_partial) {
+      std::string_view rest = val.ToStringView();
+      while (!rest.empty()) {
+        auto nl = rest.find('\n');
+        partial_.emplace_back(rest.substr(0, nl));
+        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+      }
     } else if (starts_with(k, meta_vv)) {
       if (k.size() != meta_vv.size() + 16 || val.size() != 8)
         return {errc::corrupt, "corrupt version vector in " + dir_.string()};
@@ -423,7 +433,7 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
 }
 
 apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
-                                 std::vector<change>* changes) {
+                                 std::vector<change>* changes, const coverage_set* cov) {
   apply_report rep;
   std::sort(ops.begin(), ops.end(), [](auto& a, auto& b) { return a.id < b.id; });
   pending p;
@@ -485,11 +495,35 @@ apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
     }
     ++rep.applied;
   }
+  std::optional<std::vector<std::string>> now_partial;
+  if (cov) {
+    for (auto& r : cov->ranges) {
+      uint64_t have = p.vv.get(r.origin);
+      if (r.after <= have && r.through > have) {
+        p.vv.set(r.origin, r.through);
+        p.dirty = true;
+        if (!now_partial) {
+          std::set<std::string> all(partial_.begin(), partial_.end());
+          all.insert(cov->collections.begin(), cov->collections.end());
+          now_partial.emplace(all.begin(), all.end());
+        }
+      }
+    }
+    if (now_partial) {
+      std::string v;
+      for (auto& c : *now_partial)
+        v += (v.empty() ? "" : "\n") + c;
+      p.batch.Put(meta_, meta_partial, v);
+    }
+  }
   if (auto s = commit(p); !s) {
     rep.refused.emplace_back(dot{}, s);
     rep.applied = 0;
     if (changes)
       changes->resize(first_change);
+  } else if (now_partial) {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    partial_ = std::move(*now_partial);
   }
   return rep;
 }
@@ -668,6 +702,34 @@ result<std::vector<operation>> store::operations_after(const version_vector& aft
       break;
   }
   return out;
+}
+
+result<std::vector<logged_op>> store::oplog_after(const version_vector& after, size_t max_bytes) const {
+  std::vector<logged_op> out;
+  size_t bytes = 0;
+  auto mine = versions();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), oplog_));
+  for (auto& r : mine.missing_from(after)) {
+    for (it->Seek(keys::oplog({r.origin, r.after + 1})); it->Valid() && bytes < max_bytes; it->Next()) {
+      if (it->key().size() != 24)
+        return status{errc::corrupt, "bad oplog key"};
+      auto d = keys::oplog_dot(it->key().ToStringView());
+      if (d.origin != r.origin || d.seq > r.through)
+        break;
+      out.push_back({d, it->value().ToString()});
+      bytes += it->value().size();
+    }
+    if (!it->status().ok())
+      return io(it->status(), "cannot scan the oplog");
+    if (bytes >= max_bytes)
+      break;
+  }
+  return out;
+}
+
+std::vector<std::string> store::partial() const {
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  return partial_;
 }
 
 result<std::optional<std::string>> store::operation_bytes(const dot& d) const {

@@ -64,6 +64,25 @@ struct apply_report {
   std::vector<std::pair<dot, status>> refused;  // with the reason
 };
 
+/// A peer's promise that no operation of `origin` in (after, through] belongs
+/// to the collections a partial replica holds (sync with a collection filter).
+struct coverage {
+  node_id origin;
+  uint64_t after = 0;
+  uint64_t through = 0;
+};
+/// Coverage ranges, with the collection filter they were vouched for.
+struct coverage_set {
+  std::vector<std::string> collections;
+  std::vector<coverage> ranges;
+};
+
+/// One operation as the oplog stores it (encode(operation)).
+struct logged_op {
+  dot id;
+  std::string bytes;
+};
+
 /// How a query ran (for tests and `explain`).
 struct query_stats {
   bool used_index = false;
@@ -93,8 +112,12 @@ public:
   /// Applies operations from other replicas in one WriteBatch. Per origin they
   /// must extend the version vector without gaps (they are sorted first);
   /// known dots are no-ops unless their bytes differ (equivocation: refused).
+  ///
+  /// With `cov` (a partial replica syncing some collections): after the
+  /// operations, each range whose start the store holds advances the version
+  /// vector to its end, and the store remembers it is partial (partial()).
   apply_report apply_remote(std::vector<operation> ops, uint64_t now_ms,
-                            std::vector<change>* changes = nullptr);
+                            std::vector<change>* changes = nullptr, const coverage_set* cov = nullptr);
 
   /// Changes and persists this database's durability.
   status set_durability(durability mode);
@@ -111,6 +134,9 @@ public:
   result<std::vector<row>> run(const query& q, query_stats* stats = nullptr) const;
   /// Operations this store has and `after` lacks, in (origin, seq) order, at most `max_ops`.
   result<std::vector<operation>> operations_after(const version_vector& after, size_t max_ops) const;
+  /// Encoded operations this store has and `after` lacks, in (origin, seq)
+  /// order, stopping once `max_bytes` are gathered (at least one operation).
+  result<std::vector<logged_op>> oplog_after(const version_vector& after, size_t max_bytes) const;
   /// Encoded operation bytes for one dot (nullopt when absent).
   result<std::optional<std::string>> operation_bytes(const dot& d) const;
   result<std::vector<conflict>> conflicts() const;
@@ -126,6 +152,9 @@ public:
   result<uint64_t> digest() const;
 
   durability mode() const { return mode_.load(std::memory_order_relaxed); }
+  /// The collections a partial replica holds (it synced with a filter and
+  /// skipped other collections' operations); empty for a full replica.
+  std::vector<std::string> partial() const;
   node_id self() const { return self_; }
   const store_options& options() const { return opts_; }
   const std::filesystem::path& path() const { return dir_; }
@@ -163,6 +192,7 @@ private:
   uint64_t clock_ = 0;
   std::atomic<durability> mode_{durability::buffered};
   std::map<std::pair<std::string, std::string>, index_state> indexes_;
+  std::vector<std::string> partial_;
 };
 
 } // namespace blaze

@@ -1,0 +1,520 @@
+#include "actors/sync_link.hpp"
+
+#include "actors/errors.hpp"
+#include "actors/messages.hpp"
+#include "core/codec.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::connection_ptr)
+
+namespace blaze {
+
+namespace {
+
+uint64_t steady_ms() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+bool matches(const std::vector<std::string>& filter, const std::string& c) {
+  return filter.empty() || std::find(filter.begin(), filter.end(), c) != filter.end();
+}
+
+uint64_t lacking(const version_vector& have, const version_vector& want) {
+  uint64_t n = 0;
+  for (auto& [o, s] : want.entries())
+    if (s > have.get(o))
+      n += s - have.get(o);
+  return n;
+}
+
+// The machine's view of a database: reads come straight from the store
+// (safe from any thread); applied operations and coverage are staged and
+// then committed through the database actor by the link.
+class staged_store final : public sync::sync_store {
+public:
+  staged_store(std::weak_ptr<store> st, std::vector<std::string> filter, limits lim)
+    : st_(std::move(st)), filter_(std::move(filter)), lim_(lim) {}
+
+  version_vector versions() const override {
+    version_vector vv;
+    if (auto s = st_.lock())
+      vv = s->versions();
+    vv.merge(staged_vv_);
+    return vv;
+  }
+
+  chunk ops_after(const version_vector& have, const std::vector<std::string>& collections,
+                  size_t max_bytes) const override {
+    chunk c;
+    auto s = st_.lock();
+    if (!s)
+      return c;
+    auto mine = s->versions();
+    auto logged = s->oplog_after(have, max_bytes);
+    if (!logged) {
+      spdlog::error("sync: cannot read the oplog of {}: {}", s->path().string(), logged.error().message);
+      return c;
+    }
+    size_t bytes = 0;
+    for (auto& l : *logged)
+      bytes += l.bytes.size();
+    bool cut = bytes >= max_bytes;
+    size_t i = 0;
+    for (auto& r : mine.missing_from(have)) {
+      while (i < logged->size() && (*logged)[i].id.origin < r.origin)
+        ++i;  // an origin that appeared after `mine` was read
+      uint64_t through = r.after;
+      bool any = false;
+      for (; i < logged->size() && (*logged)[i].id.origin == r.origin; ++i) {
+        auto& l = (*logged)[i];
+        if (l.id.seq > r.through)
+          continue;
+        any = true;
+        through = l.id.seq;
+        if (!collections.empty()) {
+          auto op = decode_operation(l.bytes);
+          if (!op || !matches(collections, op->collection))
+            continue;
+        }
+        c.ops.push_back(std::move(l.bytes));
+      }
+      bool last = i >= logged->size();
+      if (!(cut && last))
+        through = r.through;  // every operation of the range the store holds was read
+      else if (!any)
+        break;
+      c.ranges.push_back({r.origin, r.after, through});
+      if (cut && last)
+        break;
+    }
+    return c;
+  }
+
+  outcome apply(const operation& op) override {
+    uint64_t have = versions().get(op.id.origin);
+    if (op.id.seq > have + 1)
+      return outcome::gap;
+    if (!validate(op, lim_))
+      return outcome::refused;
+    if (!matches(filter_, op.collection))
+      return outcome::refused;
+    staged_.push_back(op);  // a known dot too: the store checks it for equivocation
+    if (op.id.seq <= have)
+      return outcome::duplicate;
+    staged_vv_.set(op.id.origin, op.id.seq);
+    return outcome::applied;
+  }
+
+  void cover(const sync::op_range& r) override {
+    if (filter_.empty())
+      return;
+    cov_.ranges.push_back({r.origin, r.after, r.through});
+    if (r.after <= versions().get(r.origin) && r.through > staged_vv_.get(r.origin))
+      staged_vv_.set(r.origin, r.through);
+  }
+
+  struct staged {
+    operations ops;
+    coverage_set cov;
+  };
+  /// What the last message staged; the link commits it.
+  staged take() {
+    staged out{std::move(staged_), std::move(cov_)};
+    out.cov.collections = filter_;
+    staged_.clear();
+    cov_ = {};
+    staged_vv_ = {};
+    return out;
+  }
+
+private:
+  std::weak_ptr<store> st_;
+  std::vector<std::string> filter_;
+  limits lim_;
+  operations staged_;
+  coverage_set cov_;
+  version_vector staged_vv_;
+};
+
+struct link_state {
+  sync_link_config cfg;
+  std::shared_ptr<link_monitor> mon;
+  database_handles h;
+  std::unique_ptr<staged_store> st;
+  std::unique_ptr<sync::session> session;
+  connection_ptr conn;
+  uint64_t gen = 0;
+  bool dialing = false;
+  bool paused = false;
+  std::chrono::milliseconds backoff{0};
+  uint64_t received_at_open = 0;
+  uint64_t expected = 0;
+  bool initial_done = false;
+  version_vector peer_has;
+  uint64_t t0 = steady_ms();  // the machine's clock counts from the link's start
+
+  ~link_state() {
+    if (conn)
+      conn->close("the link stopped");
+    if (mon)
+      mon->update([](link_status& s) {
+        s.connected = false;
+        s.open = false;
+        s.synced = false;
+      });
+  }
+  static inline const char* name = "blaze.sync_link";
+};
+
+using link_actor = caf::stateful_actor<link_state>;
+
+void send_all(link_actor* self, const std::vector<sync::envelope>& out) {
+  auto& s = self->state;
+  if (!s.conn)
+    return;
+  bool z = s.session && s.session->compress_to_peer();
+  for (auto& e : out)
+    spdlog::debug("sync {}: sending {}", s.h.name, sync::kind_name(e.msg));
+  for (auto& e : out)
+    s.conn->send(sync::encode(e, z));
+}
+
+// Sends an Error and closes the connection (after the Error is written).
+void refuse(link_actor* self, sync::error_code code, const std::string& why) {
+  auto& s = self->state;
+  spdlog::warn("sync {} with {}: {} ({})", s.cfg.database.empty() ? s.h.name : s.cfg.database,
+               s.conn ? s.conn->describe() : "?", why, sync::to_string(code));
+  if (s.conn) {
+    s.conn->send(sync::encode(sync::envelope{sync::protocol_version, sync::error{code, why}}));
+    s.conn->close(why);
+  }
+  s.mon->update([&](link_status& st) { st.last_error = std::string(sync::to_string(code)) + ": " + why; });
+}
+
+// After every event: close when the machine failed; publish the status.
+void settle(link_actor* self) {
+  auto& s = self->state;
+  if (!s.session)
+    return;
+  auto& m = *s.session;
+  if (m.is_closed() && s.conn) {
+    s.conn->close(m.last_error().message);
+  }
+  auto mine = s.st->versions();
+  auto peer = m.acknowledged();
+  peer.merge(s.peer_has);
+  bool synced = m.is_open() && m.peer_caught_up() && m.in_flight() == 0 && peer.dominates(mine);
+  uint64_t received = m.applied_ops();
+  s.mon->update([&](link_status& st) {
+    st.open = m.is_open();
+    st.peer = m.peer();
+    st.synced = synced;
+    st.behind = lacking(mine, s.peer_has);
+    st.unacked = lacking(peer, mine);
+    st.received = received;
+    st.sent = m.sent_ops();
+    if (m.last_error().code != sync::error_code::none)
+      st.last_error = std::string(sync::to_string(m.last_error().code)) + ": " + m.last_error().message;
+  });
+  if (m.is_open())
+    s.backoff = s.cfg.min_backoff;
+  if (!s.initial_done && s.mon->on_progress && m.is_open()) {
+    sync_progress p{s.h.name, received - s.received_at_open, s.expected, m.peer_caught_up()};
+    s.mon->on_progress(p);
+    if (p.caught_up)
+      s.initial_done = true;
+  }
+}
+
+void feed(link_actor* self, const sync::envelope& e) {
+  auto& s = self->state;
+  if (auto* r = std::get_if<sync::sync_request>(&e.msg)) {
+    auto partial = [&] {
+      auto st = s.h.st.lock();
+      return st ? st->partial() : std::vector<std::string>{};
+    }();
+    if (!partial.empty()) {
+      bool subset = !r->collections.empty() && std::all_of(r->collections.begin(), r->collections.end(),
+                                                           [&](auto& c) { return matches(partial, c); });
+      if (!subset) {
+        std::string list;
+        for (auto& c : partial)
+          list += (list.empty() ? "" : ",") + c;
+        return refuse(self, sync::error_code::refused,
+                      "this replica of '" + s.h.name + "' holds only collections " + list +
+                        "; sync with a replica that holds the collections you ask for");
+      }
+    }
+    s.peer_has.merge(r->versions);
+    s.expected = lacking(s.st->versions(), r->versions);
+    s.received_at_open = s.session->applied_ops();
+  } else if (auto* c = std::get_if<sync::caught_up>(&e.msg)) {
+    s.peer_has.merge(c->versions);
+  } else if (auto* b = std::get_if<sync::op_batch>(&e.msg)) {
+    for (auto& r : b->ranges)
+      if (r.through > s.peer_has.get(r.origin))
+        s.peer_has.set(r.origin, r.through);  // the peer holds what it sends
+  }
+  auto out = s.session->on_message(e);
+  auto staged = s.st->take();
+  if (staged.ops.empty() && staged.cov.ranges.empty()) {
+    send_all(self, out);
+    settle(self);
+    return;
+  }
+  auto gen = s.gen;
+  auto done = [self, out = std::move(out), gen](apply_report& rep) {
+    auto& s = self->state;
+    if (gen != s.gen)
+      return;  // the connection that delivered the batch is gone
+    if (!rep.refused.empty()) {
+      auto& [d, why] = rep.refused.front();
+      return refuse(self, sync::error_code::refused,
+                    "operation " + d.origin.to_hex() + ":" + std::to_string(d.seq) + " was refused: " + why.message);
+    }
+    send_all(self, out);
+    settle(self);
+  };
+  auto failed = [self](caf::error& err) {
+    refuse(self, sync::error_code::refused, "cannot apply operations: " + to_status(err).message);
+  };
+  auto timeout = caf::duration{self->state.cfg.request_timeout};
+  if (staged.cov.ranges.empty())
+    self->request(s.h.db, timeout, apply_atom::value, std::move(staged.ops)).await(done, failed);
+  else
+    self->request(s.h.db, timeout, apply_atom::value, std::move(staged.ops), std::move(staged.cov))
+      .await(done, failed);
+}
+
+void attach(link_actor* self, const database_handles& h) {
+  auto& s = self->state;
+  s.h = h;
+  auto st = h.st.lock();
+  limits lim = st ? st->options().lim : limits{};
+  s.st = std::make_unique<staged_store>(h.st, s.cfg.collections, lim);
+  auto opt = s.cfg.proto;
+  opt.database = h.name;
+  opt.self = s.cfg.self;
+  opt.initiator = static_cast<bool>(s.cfg.dial);
+  opt.collections = s.cfg.collections;
+  s.session = std::make_unique<sync::session>(*s.st, opt);
+  self->monitor(h.db);
+  caf::anon_send(h.db, watch_atom::value, caf::actor{self});
+  s.mon->update([&](link_status& st) { st.database = h.name; });
+}
+
+void on_frame(link_actor* self, std::string& payload) {
+  auto& s = self->state;
+  auto e = sync::decode_envelope(payload, s.cfg.wire);
+  spdlog::debug("sync {}: received {} ({} bytes)", s.h.name, e ? sync::kind_name(e->msg) : "garbage", payload.size());
+  if (!e)
+    return refuse(self, sync::error_code::corrupt, "malformed message: " + e.error().message);
+  if (e->version != sync::protocol_version)
+    return refuse(self, sync::error_code::version_mismatch,
+                  "protocol version " + std::to_string(e->version) + " is not spoken here (this node speaks " +
+                    std::to_string(sync::protocol_version) + ")");
+  if (s.session) {
+    feed(self, *e);
+    return;
+  }
+  // An accepting link learns its database from the Hello.
+  auto* hello = std::get_if<sync::hello>(&e->msg);
+  if (!hello)
+    return refuse(self, sync::error_code::unexpected,
+                  std::string("expected Hello, got ") + sync::kind_name(e->msg));
+  if (auto v = validate_database_name(hello->database); !v)
+    return refuse(self, sync::error_code::unknown_database, v.message);
+  auto gen = s.gen;
+  self->request(s.cfg.registry, caf::duration{s.cfg.request_timeout}, open_atom::value, hello->database,
+                s.cfg.create_databases)
+    .await(
+      [self, env = *e, gen](database_handles& h) {
+        if (gen != self->state.gen)
+          return;
+        attach(self, h);
+        send_all(self, self->state.session->start());  // the machine now awaits the Hello
+        feed(self, env);
+      },
+      [self, db = hello->database](caf::error& err) {
+        refuse(self, sync::error_code::unknown_database, "cannot open database '" + db + "': " + to_status(err).message);
+      });
+}
+
+void dial(link_actor* self) {
+  auto& s = self->state;
+  if (s.dialing || s.conn || s.paused || !s.cfg.dial)
+    return;
+  s.dialing = true;
+  caf::actor me{self};
+  s.cfg.dial([me](result<connection_ptr> r) {
+    if (r)
+      caf::anon_send(me, connected_atom::value, std::move(*r));
+    else
+      caf::anon_send(me, connected_atom::value, r.error().message);
+  });
+}
+
+void start_connection(link_actor* self, connection_ptr c) {
+  auto& s = self->state;
+  s.conn = std::move(c);
+  auto gen = ++s.gen;
+  caf::actor me{self};
+  s.conn->start({
+    [me, gen](std::string p) { caf::anon_send(me, frame_atom::value, gen, std::move(p)); },
+    [me, gen](std::string why) { caf::anon_send(me, fault_atom::value, gen, std::move(why)); },
+    [me, gen](std::string why) { caf::anon_send(me, linkdown_atom::value, gen, std::move(why)); },
+  });
+  auto addr = s.conn->describe();
+  s.mon->update([&](link_status& st) {
+    st.connected = true;
+    st.address = addr;
+    ++st.connects;
+  });
+  if (s.session) {
+    send_all(self, s.session->start());
+    settle(self);
+  }
+}
+
+void schedule_redial(link_actor* self) {
+  auto& s = self->state;
+  if (!s.cfg.dial || s.paused)
+    return;
+  auto d = std::max(s.backoff, s.cfg.min_backoff);
+  static thread_local std::minstd_rand rng{std::random_device{}()};
+  auto jittered = std::chrono::milliseconds(d.count() / 2 + std::uniform_int_distribution<int64_t>(0, d.count() / 2)(rng));
+  s.backoff = std::min(d * 2, s.cfg.max_backoff);
+  self->delayed_send(self, jittered, redial_atom::value);
+}
+
+caf::behavior sync_link_impl(link_actor* self, sync_link_config cfg) {
+  auto& s = self->state;
+  s.mon = cfg.monitor;
+  s.cfg = std::move(cfg);
+  s.backoff = s.cfg.min_backoff;
+  self->set_down_handler([self](const caf::down_msg& dm) {
+    auto& s = self->state;
+    if (dm.source == s.h.db.address()) {
+      refuse(self, sync::error_code::unknown_database, "database '" + s.h.name + "' was closed");
+      self->quit();
+    }
+  });
+  self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+  if (s.cfg.accepted) {
+    start_connection(self, std::move(s.cfg.accepted));
+  } else {
+    self->request(s.cfg.registry, caf::duration{s.cfg.request_timeout}, open_atom::value, s.cfg.database, true)
+      .await(
+        [self](database_handles& h) {
+          attach(self, h);
+          dial(self);
+        },
+        [self](caf::error& err) {
+          auto why = to_status(err).message;
+          spdlog::error("sync: cannot open database '{}': {}", self->state.cfg.database, why);
+          self->state.mon->update([&](link_status& st) { st.last_error = why; });
+          self->quit(err);
+        });
+  }
+  return {
+    [self](frame_atom, uint64_t gen, std::string& payload) {
+      if (gen == self->state.gen && self->state.conn)
+        on_frame(self, payload);
+    },
+    [self](fault_atom, uint64_t gen, const std::string& why) {
+      if (gen == self->state.gen)
+        refuse(self, sync::error_code::corrupt, why);
+    },
+    [self](linkdown_atom, uint64_t gen, const std::string& why) {
+      auto& s = self->state;
+      if (gen != s.gen)
+        return;
+      s.conn = nullptr;
+      if (s.session)
+        s.session->on_disconnect();
+      s.mon->update([&](link_status& st) {
+        st.connected = false;
+        st.open = false;
+        st.synced = false;
+        if (why != "paused" && st.last_error.empty())
+          st.last_error = why;
+      });
+      spdlog::info("sync {}: connection closed: {}", s.h.name, why);
+      if (!s.cfg.dial)
+        self->quit();
+      else
+        schedule_redial(self);
+    },
+    [self](connected_atom, connection_ptr& c) {
+      auto& s = self->state;
+      s.dialing = false;
+      if (s.paused || s.conn) {
+        c->close("paused");
+        return;
+      }
+      start_connection(self, std::move(c));
+    },
+    [self](connected_atom, const std::string& why) {
+      auto& s = self->state;
+      s.dialing = false;
+      s.mon->update([&](link_status& st) { st.last_error = why; });
+      spdlog::debug("sync {}: {}", s.cfg.database, why);
+      schedule_redial(self);
+    },
+    [self](redial_atom) { dial(self); },
+    [self](committed_atom) {
+      auto& s = self->state;
+      if (s.conn && s.session && s.session->is_open()) {
+        send_all(self, s.session->on_local_commit());
+        settle(self);
+      }
+    },
+    [self](tick_atom) {
+      auto& s = self->state;
+      if (s.session) {  // also while disconnected: the machine's clock must not go stale
+        send_all(self, s.session->on_tick(steady_ms() - s.t0));
+        settle(self);
+      }
+      self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+    },
+    [self](pause_atom) {
+      auto& s = self->state;
+      s.paused = true;
+      s.mon->update([](link_status& st) { st.paused = true; });
+      if (s.conn)
+        s.conn->close("paused");
+    },
+    [self](resume_atom) {
+      auto& s = self->state;
+      s.paused = false;
+      s.mon->update([](link_status& st) { st.paused = false; });
+      s.backoff = s.cfg.min_backoff;
+      dial(self);
+    },
+    [self](sync_now_atom) {
+      auto& s = self->state;
+      if (!s.conn) {
+        s.backoff = s.cfg.min_backoff;
+        dial(self);
+      } else if (s.session && s.session->is_open()) {
+        send_all(self, s.session->on_local_commit());
+        settle(self);
+      }
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_sync_link(caf::actor_system& sys, sync_link_config cfg) {
+  return sys.spawn(sync_link_impl, std::move(cfg));
+}
+
+} // namespace blaze

@@ -1,0 +1,157 @@
+// Sync over real transports inside one process: two or more nodes with
+// their own data directories, connected over TCP, TLS 1.3, WebSocket (plain
+// and TLS) on loopback and in-process pipes; convergence is checked by state
+// digests. Separate-process tests are in test_sync_processes.cpp.
+#define BOOST_TEST_MODULE sync_net
+#include "../actors/actor_test_util.hpp"
+#include "../common/tls_certs.hpp"
+
+#include <thread>
+
+using namespace blaze;
+using namespace blaze::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+uint64_t digest(const database& db) {
+  auto st = db.handles().st.lock();
+  BOOST_REQUIRE(st);
+  return must(st->digest(), "digest");
+}
+
+std::string first_url(const sync_server& s) { return s.endpoints().at(0).to_string(); }
+
+serve_options listen_on(std::string url, net::tls_options tls = {}) {
+  serve_options o;
+  o.listen = {std::move(url)};
+  o.tls = std::move(tls);
+  return o;
+}
+
+sync_options only(std::string db) {
+  sync_options o;
+  o.databases = {std::move(db)};
+  return o;
+}
+
+net::tls_options server_tls(const tls_files& f) {
+  net::tls_options t;
+  t.cert = f.cert;
+  t.key = f.key;
+  return t;
+}
+
+net::tls_options trusting(const std::filesystem::path& ca) {
+  net::tls_options t;
+  t.ca = ca;
+  return t;
+}
+
+// Writes on both sides, syncs, and checks both replicas are identical.
+void converge_over(const std::string& listen, const net::tls_options& stls, const net::tls_options& client_tls) {
+  temp_dir tmp;
+  auto relay = open_node(tmp / "relay");
+  auto phone = open_node(tmp / "phone");
+  auto srv = must(relay->serve(listen_on(listen, stls)), "serve");
+  auto rdb = open_db(*relay, "bugs");
+  auto pdb = open_db(*phone, "bugs");
+  for (int i = 0; i < 50; ++i) {
+    must(rdb.insert("bugs", {{"n", i}, {"by", "relay"}}));
+    must(pdb.insert("bugs", {{"n", i}, {"by", "phone"}}));
+  }
+  auto so = only("bugs");
+  so.tls = client_tls;
+  auto link = must(phone->sync_with(first_url(*srv), so), "sync_with");
+  BOOST_REQUIRE_MESSAGE(link->wait_synced(20s), "not synced: " << link->status().at(0).last_error);
+  BOOST_TEST(digest(rdb) == digest(pdb));
+  BOOST_TEST(info(pdb).records == 100u);
+
+  // live push: a write on either side arrives without another sync_now
+  auto id = must(rdb.insert("bugs", {{"title", "live"}}));
+  bool arrived = false;
+  for (int i = 0; i < 400 && !arrived; ++i) {
+    arrived = pdb.get("bugs", id).ok();
+    if (!arrived)
+      std::this_thread::sleep_for(10ms);
+  }
+  BOOST_TEST(arrived);
+  auto st = link->status().at(0);
+  BOOST_TEST(st.connected);
+  BOOST_TEST(st.database == "bugs");
+  BOOST_TEST(st.peer == relay->id());
+  BOOST_TEST(srv->sessions() == 1u);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(tcp_sync_converges_and_pushes_live) { converge_over("tcp://127.0.0.1:0", {}, {}); }
+
+BOOST_AUTO_TEST_CASE(websocket_sync_converges) { converge_over("ws://127.0.0.1:0", {}, {}); }
+
+BOOST_AUTO_TEST_CASE(inproc_sync_converges) { converge_over("inproc://relay-test", {}, {}); }
+
+BOOST_AUTO_TEST_CASE(tls_and_wss_sync_converge_with_verified_certificates) {
+  temp_dir certs;
+  auto f = make_dev_certs(certs.path());
+  converge_over("tls://127.0.0.1:0", server_tls(f), trusting(f.ca));
+  converge_over("wss://127.0.0.1:0", server_tls(f), trusting(f.ca));
+}
+
+BOOST_AUTO_TEST_CASE(tls_client_refuses_an_untrusted_server) {
+  temp_dir tmp;
+  auto certs = make_dev_certs(tmp / "a");
+  auto other = make_dev_certs(tmp / "b");  // a CA the server's certificate is not from
+  auto relay = open_node(tmp / "relay");
+  auto phone = open_node(tmp / "phone");
+  auto srv = must(relay->serve(listen_on("tls://127.0.0.1:0", server_tls(certs))));
+  auto so = only("bugs");
+  so.tls.ca = other.ca;
+  auto link = must(phone->sync_with(first_url(*srv), so));
+  BOOST_TEST(!link->wait_synced(1500ms));
+  auto st = link->status().at(0);
+  BOOST_TEST(!st.open);
+  BOOST_TEST(st.last_error.find("TLS") != std::string::npos, st.last_error);
+}
+
+BOOST_AUTO_TEST_CASE(three_devices_converge_through_a_relay_and_reconnect) {
+  temp_dir tmp;
+  auto relay = open_node(tmp / "relay");
+  auto srv = must(relay->serve(listen_on("tcp://127.0.0.1:0")));
+  auto url = first_url(*srv);
+  std::vector<std::unique_ptr<node>> devices;
+  std::vector<database> dbs;
+  std::vector<std::shared_ptr<sync_handle>> links;
+  for (auto name : {"phone", "tablet", "laptop"}) {
+    devices.push_back(open_node(tmp / name));
+    dbs.push_back(open_db(*devices.back(), "notes"));
+    links.push_back(must(devices.back()->sync_with(url, only("notes"))));
+  }
+  auto shared = must(dbs[0].insert("notes", {{"title", "shared"}, {"likes", 0}}));
+  for (auto& l : links)
+    BOOST_REQUIRE(l->wait_synced(20s));
+  // every device goes offline and edits the same record concurrently
+  for (auto& l : links)
+    l->pause();
+  for (size_t i = 0; i < dbs.size(); ++i) {
+    must(dbs[i].set("notes", shared, "title", value("from " + std::to_string(i))));
+    must(dbs[i].insert("notes", {{"offline", static_cast<int64_t>(i)}}));
+  }
+  for (auto& l : links)
+    l->resume();
+  // converge: wait until all digests agree (a device may be synced with the
+  // relay before the relay has every other device's edits)
+  bool same = false;
+  for (int i = 0; i < 500 && !same; ++i) {
+    for (auto& l : links)
+      l->wait_synced(5s);
+    same = digest(dbs[0]) == digest(dbs[1]) && digest(dbs[1]) == digest(dbs[2]);
+    if (!same)
+      std::this_thread::sleep_for(10ms);
+  }
+  BOOST_TEST(same);
+  BOOST_TEST(info(dbs[0]).records == 4u);
+  auto a = must(dbs[0].get("notes", shared));
+  BOOST_TEST(a == must(dbs[2].get("notes", shared)));
+  BOOST_TEST(!must(dbs[0].list_conflicts()).empty());
+}
