@@ -4,6 +4,7 @@
 //   blazedb put bugs title=crash priority=2
 //   blazedb query bugs --where-op priority:ge:2 --order priority --desc
 #include "examples/cli_commands.hpp"
+#include "examples/cli_sync.hpp"
 
 #ifdef BLAZE_HAVE_BENCH
 #include "bench/bench.hpp"
@@ -119,6 +120,34 @@ int run(int argc, char** argv) {
   auto* c_status = app.add_subcommand("status", "Print the node and its databases");
   c_status->add_flag("--json", status.json, "One JSON object instead of text");
 
+  // ---- sync
+  auto tls_options = [](CLI::App* c, tls_args& t, bool server) {
+    c->add_option("--tls-cert", t.cert, server ? "Certificate chain (PEM): serve TLS / wss" : "Client certificate (PEM)")
+      ->type_name("FILE")->check(CLI::ExistingFile);
+    c->add_option("--tls-key", t.key, "Private key (PEM) of --tls-cert")->type_name("FILE")->check(CLI::ExistingFile);
+    c->add_option("--tls-ca", t.ca,
+                  server ? "Require client certificates from this CA (PEM)" : "Trust this CA (PEM) instead of the system's")
+      ->type_name("FILE")->check(CLI::ExistingFile);
+  };
+  serve_args serve;
+  auto* c_serve = app.add_subcommand("serve", "Serve every database of the data directory to peers (a relay)");
+  c_serve->add_option("--listen", serve.listen, "TCP endpoint (TLS with --tls-cert); repeatable")->type_name("HOST:PORT");
+  c_serve->add_option("--ws", serve.ws, "WebSocket endpoint (wss with --tls-cert); repeatable")->type_name("HOST:PORT");
+  tls_options(c_serve, serve.tls, true);
+
+  sync_args sync_a;
+  auto* c_sync = app.add_subcommand("sync", "Sync databases with a peer (--db: only that one; default: all)");
+  c_sync->add_option("URL", sync_a.url, "tcp://, tls://, ws:// or wss://HOST:PORT")->type_name("")->required();
+  c_sync->add_option("--collections", sync_a.collections, "Only these collections (a partial replica)")
+    ->type_name("A,B");
+  c_sync->add_flag("--once", sync_a.once, "Sync until both sides are caught up, then exit (the default)");
+  c_sync->add_flag("--follow", sync_a.follow, "Keep syncing live until interrupted");
+  c_sync->add_option("--timeout", sync_a.timeout_s, "--once gives up after this many seconds")
+    ->type_name("S")->check(CLI::Range(1, 86400))->capture_default_str();
+  c_sync->add_flag("-q,--quiet", sync_a.quiet, "No progress on stderr");
+  c_sync->add_flag("--insecure", sync_a.tls.insecure, "Do not verify the server's TLS certificate (development only)");
+  tls_options(c_sync, sync_a.tls, false);
+
   auto* c_bench = app.add_subcommand("bench", "Run a benchmark (arguments go to the bench program; try 'bench --help')");
   c_bench->prefix_command();
   c_bench->allow_extras();
@@ -174,6 +203,10 @@ int run(int argc, char** argv) {
     return cmd_conflicts(g, conflicts);
   if (c_status->parsed())
     return cmd_status(g, status);
+  if (c_serve->parsed())
+    return cmd_serve(g, serve);
+  if (c_sync->parsed())
+    return cmd_sync(g, sync_a);
   if (c_bench->parsed()) {
 #ifdef BLAZE_HAVE_BENCH
     return blaze::run_bench(c_bench->remaining());

@@ -1,4 +1,5 @@
 #include "examples/cli_commands.hpp"
+#include "examples/cli_sync.hpp"
 
 #include "actors/registry_actor.hpp"
 #include "core/json.hpp"
@@ -408,8 +409,58 @@ int cmd_conflicts(const global_options& g, const conflicts_args& a) {
   return exit_ok;
 }
 
+namespace {
+
+// The status of a node another process is running: its peers file.
+int status_of_running_node(const global_options& g, const status_args& a, const cli_error& locked) {
+  auto peers = read_peers_file(g.data_dir);
+  if (!peers)
+    throw locked;
+  auto j = ojson::parse(*peers, nullptr, false);
+  if (j.is_discarded())
+    throw locked;
+  if (a.json) {
+    ojson out;
+    out["running"] = j;
+    print_line(out);
+    return exit_ok;
+  }
+  std::cout << "data dir    " << g.data_dir << " (in use by pid " << j.value("pid", 0) << ", blazedb "
+            << j.value("role", std::string("?")) << ")\n";
+  for (auto& l : j.value("listening", ojson::array()))
+    std::cout << "listening   " << l.get<std::string>() << '\n';
+  if (j.contains("sessions") && j.value("role", std::string()) == "serve")
+    std::cout << "sessions    " << j.value("sessions", 0) << '\n';
+  if (j.contains("peer_url"))
+    std::cout << "peer        " << j.value("peer_url", std::string()) << '\n';
+  for (auto& l : j.value("links", ojson::array())) {
+    std::cout << "\ndatabase " << l.value("database", std::string()) << '\n'
+              << "  state      "
+              << (l.value("synced", false) ? "synced" : l.value("connected", false) ? "syncing" : "disconnected") << '\n'
+              << "  address    " << l.value("address", std::string()) << '\n'
+              << "  behind     " << l.value("behind", 0) << " ops\n"
+              << "  unacked    " << l.value("unacked", 0) << " ops\n"
+              << "  received   " << l.value("received", 0) << " ops\n"
+              << "  sent       " << l.value("sent", 0) << " ops\n";
+    auto err = l.value("last_error", std::string());
+    if (!err.empty())
+      std::cout << "  last error " << err << '\n';
+  }
+  return exit_ok;
+}
+
+} // namespace
+
 int cmd_status(const global_options& g, const status_args& a) {
-  session s(g);
+  std::optional<session> opened;
+  try {
+    opened.emplace(g);
+  } catch (const cli_error& e) {
+    if (e.code != exit_locked)
+      throw;
+    return status_of_running_node(g, a, e);
+  }
+  session& s = *opened;
   std::vector<std::string> names;
   if (g.db_given) {
     names.push_back(g.db);

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# `make demo`: the seed's bug tracker on one node, first through the C++
-# embedding API (bug_tracker), then through the `blazedb` CLI.
+# `make demo`: the seed's multi-device scenario across real processes (a
+# relay and three devices, examples/devices), then the bug tracker on one
+# node through the C++ embedding API (bug_tracker) and the `blazedb` CLI.
 set -euo pipefail
 build=${1:-build}
 cli="$build/examples/blazedb"
+echo "=== three devices and a relay, each its own process, syncing over TCP ==="
+"$build/examples/devices/devices" demo --blazedb "$cli"
+
+echo
+echo "=== one node, two databases synced by hand (the embedding API) ==="
 "$build/examples/bug_tracker/bug_tracker"
 
 echo

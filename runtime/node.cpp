@@ -8,8 +8,10 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <unordered_map>
@@ -93,7 +95,18 @@ struct node::link_set {
 
 struct sync_server::shared {
   std::atomic<size_t> sessions{0};
+  mutable std::mutex m;
+  std::unordered_map<caf::actor_id, std::shared_ptr<link_monitor>> monitors;
 };
+
+std::vector<link_status> sync_server::session_status() const {
+  std::vector<link_status> out;
+  std::lock_guard<std::mutex> g(shared_->m);
+  for (auto& [id, m] : shared_->monitors)
+    out.push_back(m->get());
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.database < b.database; });
+  return out;
+}
 
 sync_server::~sync_server() { stop(); }
 
@@ -154,7 +167,22 @@ void sync_handle::stop() {
 node::node(node_options opts, int lock_fd, identity ident)
   : opts_(std::move(opts)), lock_fd_(lock_fd), ident_(std::move(ident)), links_(std::make_shared<link_set>()) {}
 
+namespace {
+
+// A node serving many databases and sessions needs many descriptors: raise
+// the soft limit to the hard limit (what servers do at start).
+void raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+} // namespace
+
 result<std::unique_ptr<node>> node::open(const node_options& opts) {
+  raise_fd_limit();
   detail::unpin_caf_logger unpin;  // the actor system and the registry are made here
   std::error_code ec;
   std::filesystem::create_directories(opts.data_dir, ec);
@@ -279,13 +307,22 @@ result<std::shared_ptr<sync_server>> node::serve(const serve_options& opts) {
       cfg.proto = session_defaults(opts.session, self);
       cfg.create_databases = opts.create_databases;
       cfg.accepted = c;
+      auto mon = cfg.monitor;
       auto a = set->add([&] { return spawn_sync_link(*sys, std::move(cfg)); });
       if (!a) {
         c->close("the node is shutting down");
         return;
       }
       ++shared->sessions;
-      link_set::track_exit(set, a, [shared] { --shared->sessions; });
+      {
+        std::lock_guard<std::mutex> g(shared->m);
+        shared->monitors.emplace(a.id(), mon);
+      }
+      link_set::track_exit(set, a, [shared, id = a.id()] {
+        --shared->sessions;
+        std::lock_guard<std::mutex> g(shared->m);
+        shared->monitors.erase(id);
+      });
     };
     auto l = transport_->listen(*ep, opts.tls, on_accept);
     if (!l)

@@ -42,6 +42,8 @@ public:
   std::vector<net::endpoint> endpoints() const;
   /// Sessions currently connected.
   size_t sessions() const;
+  /// Each connected session's state (database, peer, lag).
+  std::vector<link_status> session_status() const;
   void stop();
 
 private:

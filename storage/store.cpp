@@ -472,7 +472,18 @@ apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
         ++rep.duplicates;
       continue;
     }
-    if (op.id.seq != have + 1) {
+    // A partial replica skips operations of other collections: a gap the
+    // peer vouched for (a coverage range starting at or before what we hold)
+    // is not a hole.
+    auto vouched = [&] {
+      if (!cov)
+        return false;
+      for (auto& r : cov->ranges)
+        if (r.origin == op.id.origin && r.after <= have && op.id.seq <= r.through)
+          return true;
+      return false;
+    };
+    if (op.id.seq != have + 1 && !vouched()) {
       rep.refused.emplace_back(op.id, status{errc::out_of_order, "operation " + op.id.origin.to_hex() + ":" +
                                                                    std::to_string(op.id.seq) + " arrived before seq " +
                                                                    std::to_string(have + 1)});

@@ -62,7 +62,7 @@ inline bool wait_for(std::mutex& m, std::condition_variable& cv, std::function<b
 }
 
 /// Hands every operation `to` lacks from `from` to `to` (by hand sync).
-inline apply_report sync(const database& from, database& to) {
+inline apply_report exchange(const database& from, database& to) {
   auto ops = must(from.operations_after(info(to).versions, 1'000'000), "operations_after");
   auto rep = must(to.apply(std::move(ops)), "apply");
   for (auto& [d, why] : rep.refused)

@@ -367,7 +367,7 @@ BOOST_AUTO_TEST_CASE(two_databases_on_one_node_sync_by_hand) {
   must(a.add("c", ids[1], "tags", "x"));
   must(a.erase("c", ids[2]));
   must(a.create_index("c", "i"));
-  auto rep = sync(a, b);
+  auto rep = exchange(a, b);
   BOOST_TEST(rep.applied == 24u);
   auto sa = info(a);
   auto sb = info(b);
@@ -404,7 +404,7 @@ BOOST_AUTO_TEST_CASE(replicas_on_two_nodes_converge_and_record_conflicts) {
   must(a.put("c", rec(1), {{"title", "start"}, {"n", 0}}));
   must(a.put("c", rec(2), {{"title", "two"}}));
   must(a.put("c", rec(3), {{"title", "three"}}));
-  sync(a, b);
+  exchange(a, b);
 
   // concurrent edits
   must(a.set("c", rec(1), "title", "from-a"));
@@ -416,8 +416,8 @@ BOOST_AUTO_TEST_CASE(replicas_on_two_nodes_converge_and_record_conflicts) {
   must(a.add("c", rec(2), "tags", "a"));
   must(b.add("c", rec(2), "tags", "b"));
   must(b.erase("c", rec(2)));
-  sync(a, b);
-  sync(b, a);
+  exchange(a, b);
+  exchange(b, a);
   auto sa = info(a);
   auto sb = info(b);
   BOOST_TEST(sa.versions == sb.versions);

@@ -1,0 +1,327 @@
+// Sync across real processes: a relay (`blazedb serve`) and device processes
+// (examples/devices, `devices device`) over TCP, TLS, WebSocket and wss on
+// loopback; a relay killed and restarted mid-sync; partial sync; a late
+// joiner; and bad input sent to the relay over a raw socket.
+#define BOOST_TEST_MODULE sync_processes
+#include "../common/test_support.hpp"
+#include "../common/tls_certs.hpp"
+#include "core/sync_codec.hpp"
+#include "examples/devices/child_process.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <set>
+#include <thread>
+
+namespace blaze::sync {
+inline std::ostream& boost_test_print_type(std::ostream& os, const error_code& c) { return os << to_string(c); }
+} // namespace blaze::sync
+
+using namespace blaze;
+using namespace blaze::test;
+using blaze::demo::child_process;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct relay_proc {
+  std::unique_ptr<child_process> p;
+  std::string url;
+  uint16_t port = 0;
+};
+
+relay_proc start_relay(const std::filesystem::path& data, const std::string& listen_flag = "--listen",
+                       const std::string& at = "127.0.0.1:0", const tls_files* tls = nullptr) {
+  std::vector<std::string> argv{BLAZE_CLI_PATH, "--data", data.string(), "serve", listen_flag, at};
+  if (tls)
+    argv.insert(argv.end(), {"--tls-cert", tls->cert.string(), "--tls-key", tls->key.string()});
+  relay_proc r;
+  r.p = std::make_unique<child_process>(argv);
+  auto line = r.p->read_line(20s);
+  BOOST_REQUIRE_MESSAGE(line && line->rfind("listening on ", 0) == 0, "relay did not start: " << line.value_or("-"));
+  r.url = line->substr(13);
+  r.port = static_cast<uint16_t>(std::stoi(r.url.substr(r.url.rfind(':') + 1)));
+  return r;
+}
+
+struct device {
+  std::string name;
+  std::unique_ptr<child_process> p;
+
+  json call(const json& cmd, std::chrono::milliseconds timeout = 60s) {
+    p->write_line(cmd.dump());
+    auto line = p->read_line(timeout);
+    BOOST_REQUIRE_MESSAGE(line, name << ": no answer to " << cmd.dump());
+    auto r = json::parse(*line);
+    BOOST_REQUIRE_MESSAGE(r.value("ok", false), name << ": " << cmd.dump() << ": " << r.dump());
+    return r;
+  }
+  std::string digest() { return call({"digest"})["digest"].get<std::string>(); }
+};
+
+device start_device(const std::string& name, const std::filesystem::path& data, const std::string& url,
+                    std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv{BLAZE_DEVICES_PATH, "device", "--data", data.string(), "--url", url};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  device d{name, std::make_unique<child_process>(argv)};
+  auto ready = d.p->read_line(30s);
+  BOOST_REQUIRE_MESSAGE(ready && ready->find("ready") != std::string::npos, name << " did not start");
+  return d;
+}
+
+// Waits until every device reports the same digest.
+std::string converge(std::vector<device*> devs, int rounds = 300) {
+  for (int i = 0; i < rounds; ++i) {
+    for (auto* d : devs)
+      d->call({"wait", 10});
+    std::set<std::string> ds;
+    for (auto* d : devs)
+      ds.insert(d->digest());
+    if (ds.size() == 1)
+      return *ds.begin();
+    std::this_thread::sleep_for(20ms);
+  }
+  BOOST_FAIL("devices did not converge");
+  return {};
+}
+
+void two_devices_converge(const std::string& listen_flag, const tls_files* tls, const std::string& scheme) {
+  temp_dir tmp;
+  auto relay = start_relay(tmp / "relay", listen_flag, "127.0.0.1:0", tls);
+  BOOST_TEST(relay.url.rfind(scheme + "://", 0) == 0, relay.url);
+  std::vector<std::string> extra;
+  if (tls)
+    extra = {"--ca", tls->ca.string()};
+  auto a = start_device("a", tmp / "a", relay.url, extra);
+  auto b = start_device("b", tmp / "b", relay.url, extra);
+  for (int i = 0; i < 20; ++i) {
+    a.call({"put", "bugs", "a" + std::to_string(i), {{"n", i}}});
+    b.call({"put", "bugs", "b" + std::to_string(i), {{"n", i}}});
+  }
+  a.call({"set", "bugs", "a1", "title", "from a"});
+  converge({&a, &b});
+  BOOST_TEST(a.call({"digest"})["records"].get<int>() == 40);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(devices_converge_over_tcp) { two_devices_converge("--listen", nullptr, "tcp"); }
+BOOST_AUTO_TEST_CASE(devices_converge_over_websocket) { two_devices_converge("--ws", nullptr, "ws"); }
+
+BOOST_AUTO_TEST_CASE(devices_converge_over_tls_and_wss) {
+  temp_dir certs;
+  auto f = make_dev_certs(certs.path());
+  two_devices_converge("--listen", &f, "tls");
+  two_devices_converge("--ws", &f, "wss");
+}
+
+BOOST_AUTO_TEST_CASE(relay_killed_and_restarted_mid_sync_loses_nothing) {
+  temp_dir tmp;
+  auto relay = start_relay(tmp / "relay");
+  auto a = start_device("a", tmp / "a", relay.url);
+  auto b = start_device("b", tmp / "b", relay.url);
+  a.call({"probe", 3000, 0});  // 3,000 records as fast as the device writes them
+  std::this_thread::sleep_for(50ms);
+  relay.p->stop(SIGKILL);  // mid-sync, without warning
+  a.call({"probe", 500, 0});
+  b.call({"put", "bugs", "while-down", {{"x", 1}}});
+  auto again = start_relay(tmp / "relay", "--listen", "127.0.0.1:" + std::to_string(relay.port));
+  auto d = converge({&a, &b});
+  BOOST_TEST(a.call({"digest"})["records"].get<int>() == 3501);
+  // the restarted relay stored what it relays: a late joiner gets it all from it
+  a.call({"quit"});
+  b.call({"quit"});
+  auto c = start_device("c", tmp / "c", again.url);
+  c.call({"wait", 30});
+  BOOST_TEST(c.digest() == d);
+}
+
+BOOST_AUTO_TEST_CASE(partial_sync_holds_only_its_collections_and_round_trips) {
+  temp_dir tmp;
+  auto relay = start_relay(tmp / "relay");
+  auto full = start_device("full", tmp / "full", relay.url);
+  for (int i = 0; i < 10; ++i) {
+    full.call({"put", "bugs", "b" + std::to_string(i), {{"n", i}}});
+    full.call({"put", "notes", "n" + std::to_string(i), {{"n", i}}});
+  }
+  full.call({"wait", 20});
+  auto part = start_device("part", tmp / "part", relay.url, {"--collections", "bugs"});
+  auto w = part.call({"wait", 20});
+  BOOST_TEST(w["synced"].get<bool>(), w.dump());
+  BOOST_TEST(part.call({"dump", "bugs"})["records"].size() == 10u);
+  BOOST_TEST(part.call({"dump", "notes"})["records"].size() == 0u);
+  // its own writes reach the full replica
+  part.call({"set", "bugs", "b3", "title", "from the partial replica"});
+  part.call({"wait", 20});
+  bool seen = false;
+  for (int i = 0; i < 200 && !seen; ++i) {
+    full.call({"wait", 5});
+    auto recs = full.call({"dump", "bugs"})["records"];
+    for (auto& [id, doc] : recs.items())
+      seen = seen || doc.value("title", std::string()) == "from the partial replica";
+    if (!seen)
+      std::this_thread::sleep_for(20ms);
+  }
+  BOOST_TEST(seen);
+  // and later writes to other collections stay out
+  full.call({"put", "notes", "late", {{"x", 1}}});
+  full.call({"put", "bugs", "late", {{"x", 1}}});
+  full.call({"wait", 20});
+  for (int i = 0; i < 200; ++i) {
+    part.call({"wait", 5});
+    if (part.call({"dump", "bugs"})["records"].size() == 11u)
+      break;
+    std::this_thread::sleep_for(20ms);
+  }
+  BOOST_TEST(part.call({"dump", "bugs"})["records"].size() == 11u);
+  BOOST_TEST(part.call({"dump", "notes"})["records"].size() == 0u);
+}
+
+// ---- bad input over a raw socket ------------------------------------------------
+
+namespace {
+
+class raw_peer {
+public:
+  explicit raw_peer(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~raw_peer() { ::close(fd_); }
+  void send_raw(const std::string& bytes) {
+    BOOST_REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size()));
+  }
+  void send(const sync::envelope& e) { send_raw(sync::frame(sync::encode(e))); }
+  /// The next envelope, or nullopt when the relay closed the connection.
+  std::optional<sync::envelope> next() {
+    for (;;) {
+      auto f = reader_.next();
+      BOOST_REQUIRE(f.ok());
+      if (*f) {
+        auto e = sync::decode_envelope(**f);
+        BOOST_REQUIRE(e.ok());
+        return *e;
+      }
+      char buf[4096];
+      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0)
+        return std::nullopt;
+      reader_.feed(std::string_view(buf, size_t(n)));
+    }
+  }
+  /// Reads until an Error arrives; then expects the connection to close.
+  sync::error expect_error_then_close() {
+    for (;;) {
+      auto e = next();
+      BOOST_REQUIRE_MESSAGE(e, "the connection closed without an Error");
+      if (auto* err = std::get_if<sync::error>(&e->msg)) {
+        auto after = next();
+        BOOST_TEST(!after.has_value());
+        return *err;
+      }
+    }
+  }
+
+private:
+  int fd_ = -1;
+  sync::frame_reader reader_;
+};
+
+sync::hello hello_for(const std::string& db) {
+  sync::hello h;
+  h.node = node_id{7, 7};
+  h.database = db;
+  return h;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(bad_input_gets_an_error_and_the_relay_keeps_serving) {
+  temp_dir tmp;
+  auto relay = start_relay(tmp / "relay");
+  {  // a frame that is not an envelope
+    raw_peer p(relay.port);
+    p.send_raw(sync::frame("this is not Cap'n Proto"));
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::corrupt);
+  }
+  {  // a frame length over the maximum
+    raw_peer p(relay.port);
+    p.send_raw(std::string("\x7f\xff\xff\xff", 4) + "xx");
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::corrupt);
+    BOOST_TEST(e.message.find("maximum") != std::string::npos, e.message);
+  }
+  {  // an unknown protocol version
+    raw_peer p(relay.port);
+    sync::envelope env{99, hello_for("bugs")};
+    p.send(env);
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::version_mismatch);
+  }
+  {  // a message out of order: SyncRequest before Hello
+    raw_peer p(relay.port);
+    p.send({sync::protocol_version, sync::sync_request{"bugs", {}, {}}});
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::unexpected);
+  }
+  {  // a bad database name
+    raw_peer p(relay.port);
+    p.send({sync::protocol_version, hello_for("../etc")});
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::unknown_database);
+  }
+  {  // an operation that fails validation: refused, nothing stored
+    raw_peer p(relay.port);
+    p.send({sync::protocol_version, hello_for("victim")});
+    bool welcomed = false;
+    for (int i = 0; i < 3 && !welcomed; ++i) {
+      auto e = p.next();
+      BOOST_REQUIRE(e);
+      welcomed = std::holds_alternative<sync::welcome>(e->msg);
+    }
+    BOOST_REQUIRE(welcomed);
+    p.send({sync::protocol_version, sync::sync_request{"victim", {}, {}}});
+    operation op;
+    op.id = dot{node_id{7, 7}, 1};
+    op.collection = std::string(1000, 'c');  // over the collection-name limit
+    op.record = record_id{1, 2};
+    op.counter = 1;
+    sync::op_batch b{"victim", {{node_id{7, 7}, 0, 1}}, {encode(op)}};
+    p.send({sync::protocol_version, b});
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::refused);
+  }
+  // the relay still serves a real device, and stored nothing from the above
+  auto a = start_device("a", tmp / "a", relay.url);
+  a.call({"put", "bugs", "ok", {{"x", 1}}});
+  BOOST_TEST(a.call({"wait", 20})["synced"].get<bool>());
+  auto b = start_device("b", tmp / "b", relay.url);
+  b.call({"wait", 20});
+  BOOST_TEST(b.digest() == a.digest());
+  auto v = start_device("v", tmp / "v", relay.url, {});
+  // (device v syncs "bugs"; the "victim" database got no operation)
+  a.call({"quit"});
+  b.call({"quit"});
+  v.call({"quit"});
+  relay.p->stop(SIGTERM);
+  auto n = std::system((std::string(BLAZE_CLI_PATH) + " --data " + (tmp / "relay").string() +
+                        " --db victim status --json > " + (tmp / "victim.json").string())
+                         .c_str());
+  BOOST_TEST(n == 0);
+  std::ifstream f(tmp / "victim.json");
+  auto st = json::parse(f);
+  BOOST_TEST(st["databases"][0]["operations"].get<int>() == 0);
+}
