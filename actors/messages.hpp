@@ -45,6 +45,8 @@ using redial_atom = caf::atom_constant<caf::atom("redial")>;
 using pause_atom = caf::atom_constant<caf::atom("pause")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using sync_now_atom = caf::atom_constant<caf::atom("syncnow")>;
+using acquire_atom = caf::atom_constant<caf::atom("acquire")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
 
 /// The outcome of one write: its status, and on success the operation's dot
 /// and the record it touched.

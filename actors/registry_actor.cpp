@@ -9,6 +9,8 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 
 namespace blaze {
@@ -27,8 +29,22 @@ struct registry_state {
   struct closing {
     size_t alive = 2;  // of the database and oplog actors
     std::vector<caf::typed_response_promise<bool>> closers;
-    std::vector<std::pair<bool, caf::typed_response_promise<database_handles>>> openers;
+    struct opener {
+      bool create;
+      bool pin;  // an acquire (a sync session) rather than an open
+      caf::typed_response_promise<database_handles> rp;
+    };
+    std::vector<opener> openers;
   };
+  // Who uses each open database. Databases a user opened stay open until
+  // closed; those opened only for sync sessions close once no session has
+  // held them for cfg.idle_close (a relay with thousands of databases).
+  struct usage {
+    bool user = false;
+    size_t pins = 0;
+    std::chrono::steady_clock::time_point released = std::chrono::steady_clock::now();
+  };
+  std::map<std::string, usage> users;
   std::map<std::string, closing> closing;
   std::map<caf::actor_addr, std::string> stopping;  // actor being stopped -> its database
   static inline const char* name = "blaze.registry";
@@ -73,6 +89,43 @@ void answer(caf::typed_response_promise<database_handles>& rp, caf::expected<dat
     rp.deliver(std::move(r.error()));
 }
 
+// Opens (or finds) a database and records who uses it.
+caf::expected<database_handles> open_for(registry_pointer self, const std::string& name, bool create, bool pin) {
+  auto r = open_database(self, name, create);
+  if (r) {
+    auto& u = self->state.users[name];
+    if (pin)
+      ++u.pins;
+    else
+      u.user = true;
+  }
+  return r;
+}
+
+// Starts closing an open database; false when it is not open.
+bool begin_close(registry_pointer self, const std::string& name) {
+  auto& s = self->state;
+  auto it = s.open->find(name);
+  if (it == s.open->end())
+    return false;
+  auto h = it->second;
+  s.open->erase(it);
+  s.users.erase(name);
+  s.closing[name];
+  s.stopping[h.db.address()] = name;
+  s.stopping[h.log.address()] = name;
+  self->monitor(h.db);
+  self->monitor(h.log);
+  stop(h);
+  return true;
+}
+
+void schedule_idle_check(registry_pointer self) {
+  auto idle = self->state.cfg.idle_close;
+  if (idle.count() > 0)
+    self->delayed_send(self, std::max(idle / 2, std::chrono::milliseconds(100)), tick_atom::value);
+}
+
 registry_actor::behavior_type registry_impl(registry_pointer self, registry_config cfg) {
   self->state.cfg = std::move(cfg);
   self->attach_functor([open = self->state.open] {
@@ -96,17 +149,51 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
     spdlog::debug("closed database {}", name);
     for (auto& rp : done.closers)
       rp.deliver(true);
-    for (auto& [create, rp] : done.openers)
-      answer(rp, open_database(self, name, create));
+    for (auto& o : done.openers)
+      answer(o.rp, open_for(self, name, o.create, o.pin));
   });
+  schedule_idle_check(self);
   return {
     [self](open_atom, const std::string& name, bool create) {
       auto rp = self->make_response_promise<database_handles>();
       if (auto c = self->state.closing.find(name); c != self->state.closing.end())
-        c->second.openers.emplace_back(create, rp);  // answered once it is closed
+        c->second.openers.push_back({create, false, rp});  // answered once it is closed
       else
-        answer(rp, open_database(self, name, create));
+        answer(rp, open_for(self, name, create, false));
       return rp;
+    },
+    [self](acquire_atom, const std::string& name, bool create) {
+      auto rp = self->make_response_promise<database_handles>();
+      if (auto c = self->state.closing.find(name); c != self->state.closing.end())
+        c->second.openers.push_back({create, true, rp});
+      else
+        answer(rp, open_for(self, name, create, true));
+      return rp;
+    },
+    [self](release_atom, const std::string& name) {
+      auto u = self->state.users.find(name);
+      if (u != self->state.users.end() && u->second.pins > 0) {
+        --u->second.pins;
+        u->second.released = std::chrono::steady_clock::now();
+      }
+    },
+    [self](tick_atom) {
+      auto now = std::chrono::steady_clock::now();
+      std::vector<std::string> idle;
+      for (auto& [name, u] : self->state.users)
+        if (!u.user && u.pins == 0 && now - u.released >= self->state.cfg.idle_close)
+          idle.push_back(name);
+      for (auto& name : idle) {
+        spdlog::debug("closing idle database {}", name);
+        begin_close(self, name);
+      }
+      schedule_idle_check(self);
+    },
+    [self](list_atom, open_atom) {
+      std::vector<std::string> names;
+      for (auto& [name, h] : *self->state.open)
+        names.push_back(name);
+      return names;
     },
     [self](list_atom) {
       std::vector<std::string> names;
@@ -124,19 +211,11 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
         c->second.closers.push_back(rp);
         return rp;
       }
-      auto it = s.open->find(name);
-      if (it == s.open->end()) {
+      if (!begin_close(self, name)) {
         rp.deliver(false);
         return rp;
       }
-      auto h = it->second;
-      s.open->erase(it);
       s.closing[name].closers.push_back(rp);
-      s.stopping[h.db.address()] = name;
-      s.stopping[h.log.address()] = name;
-      self->monitor(h.db);
-      self->monitor(h.log);
-      stop(h);
       return rp;
     },
   };

@@ -8,6 +8,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -32,12 +33,24 @@ struct registry_config {
   node_id self;
   store_options store;
   std::shared_ptr<storage_environment> env;
+  /// A database opened only for sync sessions closes once none has used it
+  /// for this long (0: never). Databases opened with open_atom stay open.
+  std::chrono::milliseconds idle_close{60'000};
 };
 
 // clang-format off
 using registry_actor = caf::typed_actor<
-  // Opens (or, with create=true, creates) database `name`.
+  // Opens (or, with create=true, creates) database `name` for a user: it
+  // stays open until closed.
   caf::replies_to<open_atom, std::string, bool>::with<database_handles>,
+  // Opens it for a sync session, which releases it when done; a database
+  // only sessions use closes after registry_config::idle_close unused.
+  caf::replies_to<acquire_atom, std::string, bool>::with<database_handles>,
+  caf::reacts_to<release_atom, std::string>,
+  // Internal: the idle check.
+  caf::reacts_to<tick_atom>,
+  // Names of the databases open now, sorted.
+  caf::replies_to<list_atom, open_atom>::with<std::vector<std::string>>,
   // Names of every database in the data directory, sorted.
   caf::replies_to<list_atom>::with<std::vector<std::string>>,
   // Stops a database's actors and closes its RocksDB instance.

@@ -165,6 +165,8 @@ struct link_state {
   ~link_state() {
     if (conn)
       conn->close("the link stopped");
+    if (h.db)  // acquired from the registry: it may close the database once idle
+      caf::anon_send(cfg.registry, release_atom::value, h.name);
     if (mon)
       mon->update([](link_status& s) {
         s.connected = false;
@@ -334,7 +336,7 @@ void on_frame(link_actor* self, std::string& payload) {
   if (auto v = validate_database_name(hello->database); !v)
     return refuse(self, sync::error_code::unknown_database, v.message);
   auto gen = s.gen;
-  self->request(s.cfg.registry, caf::duration{s.cfg.request_timeout}, open_atom::value, hello->database,
+  self->request(s.cfg.registry, caf::duration{s.cfg.request_timeout}, acquire_atom::value, hello->database,
                 s.cfg.create_databases)
     .await(
       [self, env = *e, gen](database_handles& h) {
@@ -412,7 +414,7 @@ caf::behavior sync_link_impl(link_actor* self, sync_link_config cfg) {
   if (s.cfg.accepted) {
     start_connection(self, std::move(s.cfg.accepted));
   } else {
-    self->request(s.cfg.registry, caf::duration{s.cfg.request_timeout}, open_atom::value, s.cfg.database, true)
+    self->request(s.cfg.registry, caf::duration{s.cfg.request_timeout}, acquire_atom::value, s.cfg.database, true)
       .await(
         [self](database_handles& h) {
           attach(self, h);

@@ -215,6 +215,7 @@ result<std::unique_ptr<node>> node::open(const node_options& opts) {
   rc.store.lim = opts.lim;
   rc.store.max_clock_skew_ms = opts.max_clock_skew_ms;
   rc.env = std::make_shared<storage_environment>(opts.storage);
+  rc.idle_close = opts.idle_database_close;
   n->registry_ = spawn_registry(*n->sys_, std::move(rc));
   return n;
 }
@@ -246,6 +247,16 @@ result<database> node::open_database(const std::string& name, bool create, std::
   if (*out && mode)
     if (auto s = (*out)->set_durability(*mode); !s)
       return s;
+  return std::move(*out);
+}
+
+result<std::vector<std::string>> node::open_databases() const {
+  detail::unpin_caf_logger unpin;  // destroyed after `self`
+  caf::scoped_actor self{*sys_};
+  std::optional<result<std::vector<std::string>>> out;
+  self->request(registry_, opts_.timeout, list_atom::value, open_atom::value)
+    .receive([&](std::vector<std::string>& names) { out.emplace(std::move(names)); },
+             [&](caf::error& e) { out.emplace(to_status(e)); });
   return std::move(*out);
 }
 

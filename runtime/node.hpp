@@ -40,6 +40,8 @@ public:
                                  std::optional<durability> mode = std::nullopt);
   /// Every database in the data directory.
   result<std::vector<std::string>> databases() const;
+  /// The databases open now (a relay closes idle ones, see node_options).
+  result<std::vector<std::string>> open_databases() const;
   /// Closes a database's actors and RocksDB instance (reopened on next use).
   status close_database(const std::string& name);
 

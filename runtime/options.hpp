@@ -23,6 +23,10 @@ struct node_options {
   uint64_t max_clock_skew_ms = 60'000;
   /// RocksDB resources shared by every database of the node.
   environment_options storage;
+  /// A database opened only for sync sessions (a relay's) is closed after
+  /// no session has used it for this long, and reopened on demand (0: never).
+  /// Databases opened with node::open_database stay open until closed.
+  std::chrono::milliseconds idle_database_close{60'000};
   /// Every request to an actor gives up after this long.
   std::chrono::milliseconds timeout{30'000};
   /// CAF scheduler threads (0: one per core).

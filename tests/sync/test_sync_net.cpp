@@ -155,3 +155,38 @@ BOOST_AUTO_TEST_CASE(three_devices_converge_through_a_relay_and_reconnect) {
   BOOST_TEST(a == must(dbs[2].get("notes", shared)));
   BOOST_TEST(!must(dbs[0].list_conflicts()).empty());
 }
+
+BOOST_AUTO_TEST_CASE(a_relay_closes_idle_databases_and_reopens_them_on_demand) {
+  temp_dir tmp;
+  auto o = options_for(tmp / "relay");
+  o.idle_database_close = std::chrono::milliseconds(300);
+  auto relay = must(node::open(o), "open relay");
+  auto srv = must(relay->serve(listen_on("tcp://127.0.0.1:0")));
+  auto phone = open_node(tmp / "phone");
+  std::vector<std::string> names;
+  for (int i = 0; i < 20; ++i) {
+    names.push_back("db" + std::to_string(i));
+    auto db = open_db(*phone, names.back());
+    must(db.insert("c", {{"i", i}}));
+  }
+  sync_options so;
+  so.databases = names;
+  auto link = must(phone->sync_with(first_url(*srv), so));
+  BOOST_REQUIRE(link->wait_synced(20s));
+  BOOST_TEST(must(relay->open_databases()).size() == 20u);
+  link->stop();
+  bool closed = false;
+  for (int i = 0; i < 300 && !closed; ++i) {
+    closed = must(relay->open_databases()).empty();
+    if (!closed)
+      std::this_thread::sleep_for(10ms);
+  }
+  BOOST_TEST(closed);
+  BOOST_TEST(must(relay->databases()).size() == 20u);  // closed, not gone
+  // a device connecting later reopens them and gets what the relay stored
+  auto tablet = open_node(tmp / "tablet");
+  auto late = must(tablet->sync_with(first_url(*srv), so));
+  BOOST_REQUIRE(late->wait_synced(20s));
+  for (auto& n : names)
+    BOOST_TEST(info(open_db(*tablet, n)).records == 1u);
+}
