@@ -134,6 +134,8 @@ int main(int argc, char** argv) {
   put("seed-version-0-ping", fr(env(ping{1}, 0)));
   put("seed-version-65535-hello", fr(env(hi, 65535)));
 
+  put("seed-empty", "");
+
   // ---- frame lengths --------------------------------------------------------------
   put("seed-frame-over-limit", header((1 << 20) + 1) + encode(env(ping{1})));
   put("seed-frame-over-16mib", header((16 << 20) + 1) + "xxxxxxxx");
