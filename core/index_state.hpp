@@ -16,6 +16,13 @@ struct index_state {
     if (op.time() > slot)
       slot = op.time();
   }
+  /// Join with another replica's declaration state: the later of each.
+  void merge(const index_state& other) {
+    if (other.created > created)
+      created = other.created;
+    if (other.dropped > dropped)
+      dropped = other.dropped;
+  }
 };
 
 } // namespace blaze

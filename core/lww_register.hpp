@@ -26,6 +26,15 @@ struct lww_register {
     val = v;
     return true;
   }
+
+  /// Join with another replica's register: the later write (with its base).
+  void merge(const lww_register& other) {
+    if (other.ts > ts) {
+      ts = other.ts;
+      base = other.base;
+      val = other.val;
+    }
+  }
 };
 
 } // namespace blaze

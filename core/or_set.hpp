@@ -6,6 +6,7 @@
 #include "core/value.hpp"
 
 #include <map>
+#include <iterator>
 #include <set>
 #include <vector>
 
@@ -37,6 +38,25 @@ struct or_set {
     }
     if (it != elements.end() && it->second.empty())
       elements.erase(it);
+  }
+
+  /// Join with another replica's set of the same field: the live tags of
+  /// either that neither removed, and every removed tag. Equals the set
+  /// that applying both replicas' operations would give.
+  void merge(const or_set& other) {
+    for (auto& [element, tags] : other.removed)
+      removed[element].insert(tags.begin(), tags.end());
+    for (auto& [element, tags] : other.elements) {
+      auto& mine = elements[element];
+      for (auto& [tag, c] : tags)
+        mine.emplace(tag, c);  // one dot, one add: the counters are equal
+    }
+    for (auto it = elements.begin(); it != elements.end();) {
+      if (auto r = removed.find(it->first); r != removed.end())
+        for (auto& tag : r->second)
+          it->second.erase(tag);
+      it = it->second.empty() ? elements.erase(it) : std::next(it);
+    }
   }
 
   /// Tags of `element` currently live (what a local remove must name).

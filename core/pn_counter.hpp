@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/ids.hpp"
+#include "core/version_vector.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -35,6 +36,35 @@ struct pn_counter {
     auto& e = entries[origin];
     e.cancelled_positive = std::max(e.cancelled_positive, positive);
     e.cancelled_negative = std::max(e.cancelled_negative, negative);
+  }
+
+  /// Join with another replica's counter of the same field. Cancellations
+  /// join by max (a delete cancels the largest totals it saw). The totals of
+  /// an origin come from the replica that holds the longer prefix of that
+  /// origin's operations: `mine`/`theirs` give, per origin, the prefix each
+  /// side holds (version vectors). Without them the larger total is taken,
+  /// which is the same unless a total wrapped around 2^64.
+  void merge(const pn_counter& other, const version_vector* mine = nullptr,
+             const version_vector* theirs = nullptr) {
+    for (auto& [o, t] : other.entries) {
+      auto& e = entries[o];
+      bool take = mine && theirs ? theirs->get(o) > mine->get(o) : false;
+      if (mine && theirs) {
+        if (take) {
+          e.positive = t.positive;
+          e.negative = t.negative;
+        }
+      } else {
+        e.positive = std::max(e.positive, t.positive);
+        e.negative = std::max(e.negative, t.negative);
+      }
+      e.cancelled_positive = std::max(e.cancelled_positive, t.cancelled_positive);
+      e.cancelled_negative = std::max(e.cancelled_negative, t.cancelled_negative);
+    }
+    if (mine && theirs)  // an origin the other side holds further that has no entry there: no increments
+      for (auto& [o, e] : entries)
+        if (!other.entries.count(o) && theirs->get(o) > mine->get(o))
+          e.positive = e.negative = 0;
   }
 
   /// Sum of the live (uncancelled) contributions, wrapping like int64.

@@ -1,5 +1,7 @@
 #include "core/record.hpp"
 
+#include <algorithm>
+
 namespace blaze {
 
 namespace {
@@ -74,6 +76,47 @@ value_map record_state::view() const {
     if (auto v = field(name))
       out.emplace(name, std::move(*v));
   return out;
+}
+
+namespace {
+// The earlier nonzero timestamp (zero: "no operation of that kind").
+void first_of(timestamp& slot, const timestamp& t) {
+  if (!t.is_zero())
+    min_nonzero(slot, t);
+}
+} // namespace
+
+void merge(field_state& into, const field_state& other, const version_vector* into_has,
+           const version_vector* other_has) {
+  first_of(into.first_set, other.first_set);
+  first_of(into.first_counter, other.first_counter);
+  first_of(into.first_elements, other.first_elements);
+  max_of(into.last_counter, other.last_counter);
+  max_of(into.last_elements, other.last_elements);
+  into.lww.merge(other.lww);
+  into.set.merge(other.set);
+  into.counter.merge(other.counter, into_has, other_has);
+}
+
+void merge(record_state& into, const record_state& other, const version_vector* into_has,
+           const version_vector* other_has) {
+  max_of(into.last_write, other.last_write);
+  max_of(into.deleted_at, other.deleted_at);
+  for (auto& [name, f] : other.fields)
+    merge(into.fields[name], f, into_has, other_has);
+}
+
+uint64_t highest_counter(const record_state& r) {
+  uint64_t c = std::max(r.last_write.counter, r.deleted_at.counter);
+  for (auto& [name, f] : r.fields) {
+    for (auto* t : {&f.first_set, &f.first_counter, &f.first_elements, &f.last_counter, &f.last_elements,
+                    &f.lww.ts, &f.lww.base})
+      c = std::max(c, t->counter);
+    for (auto& [e, tags] : f.set.elements)
+      for (auto& [tag, counter] : tags)
+        c = std::max(c, counter);
+  }
+  return c;
 }
 
 void apply(record_state& state, const operation& op, std::vector<conflict>* conflicts) {

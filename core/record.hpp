@@ -59,6 +59,26 @@ struct record_state {
   std::optional<value> field(const std::string& name) const;
 };
 
+/// State joins (snapshots, DESIGN §5): `merge(into, other)` makes `into` the
+/// state of the union of the operations behind both. Commutative,
+/// associative and idempotent; exact when, per origin, each side applied a
+/// prefix of that origin's operations (what replicas hold: version vectors
+/// are per-origin prefixes). Conflicts are not recorded (they are local
+/// observations).
+///
+/// With `into_has`/`other_has` (the version vectors of the two sides) a
+/// PN-counter's per-origin totals are taken from the side holding the longer
+/// prefix; without them the larger total is taken, which differs only when
+/// a total wrapped around 2^64 (increments of ±2^63 do that).
+void merge(field_state& into, const field_state& other, const version_vector* into_has = nullptr,
+           const version_vector* other_has = nullptr);
+void merge(record_state& into, const record_state& other, const version_vector* into_has = nullptr,
+           const version_vector* other_has = nullptr);
+
+/// The highest HLC counter in a state (a replica's clock must move past it
+/// when it takes the state from a snapshot).
+uint64_t highest_counter(const record_state& r);
+
 /// Applies `op` (an upsert or a record delete on this record) to `state`.
 /// Concurrent LWW writes that lose are appended to `conflicts` if non-null.
 void apply(record_state& state, const operation& op, std::vector<conflict>* conflicts = nullptr);

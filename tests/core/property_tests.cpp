@@ -7,7 +7,9 @@
 // record ids and field names (so kinds, deletes and concurrent writes clash
 // often), and exchange operations in per-origin order (as storage does).
 // The union of all operations is then applied to fresh replicas in random
-// permutations with random duplicates.
+// permutations with random duplicates. State joins (record.hpp merge(), used
+// by snapshots) are checked against applying the union of per-origin
+// prefixes.
 //
 // Environment:
 //   BLAZE_PROPERTY_CASES=N   number of seeded cases (default 10000)
@@ -559,6 +561,182 @@ void codec_case(uint64_t seed, verdict& v) {
   }
 }
 
+// ---- state joins (snapshots) --------------------------------------------------
+
+/// Materialized states without dedup bookkeeping: what a snapshot carries.
+struct states {
+  std::map<replica::record_key, record_state> records;
+  std::map<replica::index_key, index_state> indexes;
+};
+
+/// Per origin, how many of its operations (a prefix) a replica holds.
+using cut = std::map<node_id, size_t>;
+
+version_vector vv_of(const cut& c) {
+  version_vector vv;
+  for (auto& [o, n] : c)
+    vv.set(o, n);  // seqs are 1..n
+  return vv;
+}
+
+/// A replica's states and the prefixes behind them.
+struct held {
+  states s;
+  cut has;
+};
+
+held held_of(const replica& r, const cut& c) { return {{r.records(), r.indexes()}, c}; }
+
+cut union_of(cut a, const cut& b) {
+  for (auto& [o, n] : b)
+    a[o] = std::max(a[o], n);
+  return a;
+}
+
+/// The join a snapshot receiver does: counters by the longer prefix. With
+/// `plain`, the version-vector-free join (max of counter totals).
+void join(held& into, const held& other, bool plain = false) {
+  auto mine = vv_of(into.has), theirs = vv_of(other.has);
+  for (auto& [k, r] : other.s.records)
+    merge(into.s.records[k], r, plain ? nullptr : &mine, plain ? nullptr : &theirs);
+  for (auto& [k, s] : other.s.indexes)
+    into.s.indexes[k].merge(s);
+  into.has = union_of(into.has, other.has);
+}
+
+/// Applies one operation to joined states (the log after a snapshot).
+void apply_to(states& s, const operation& op) {
+  if (op.k == operation::kind::create_index || op.k == operation::kind::drop_index)
+    s.indexes[{op.collection, op.index_field}].apply(op);
+  else
+    apply(s.records[{op.collection, op.record}], op);
+}
+
+uint64_t digest_of(const states& s) {
+  const uint64_t seed = fnv1a("blaze");
+  uint64_t h = seed;
+  for (auto& [k, r] : s.records)
+    h += digest_record(seed, k.first, k.second, r);
+  for (auto& [k, i] : s.indexes)
+    h += digest_index(seed, k.first, k.second, i);
+  return h;
+}
+
+void same_states(const states& want, const states& got, const std::string& label, verdict& v) {
+  if (!v.ok)
+    return;
+  if (want.records.size() != got.records.size() || want.indexes.size() != got.indexes.size()) {
+    v.fail(label + ": " + std::to_string(got.records.size()) + " records / " +
+           std::to_string(got.indexes.size()) + " indexes instead of " + std::to_string(want.records.size()) +
+           " / " + std::to_string(want.indexes.size()));
+    return;
+  }
+  for (auto& [k, r] : want.records) {
+    auto it = got.records.find(k);
+    if (it == got.records.end()) {
+      v.fail(label + ": missing record " + describe(k));
+      return;
+    }
+    if (encode(r) != encode(it->second)) {
+      v.fail(label + ": record " + describe(k) + " state differs (view " + to_json(value{it->second.view()}).dump() +
+             " instead of " + to_json(value{r.view()}).dump() + ")");
+      return;
+    }
+  }
+  for (auto& [k, s] : want.indexes) {
+    auto it = got.indexes.find(k);
+    if (it == got.indexes.end() || it->second.created != s.created || it->second.dropped != s.dropped) {
+      v.fail(label + ": index " + k.first + "." + k.second + " differs");
+      return;
+    }
+  }
+  if (digest_of(want) != digest_of(got))
+    v.fail(label + ": digests differ");
+}
+
+cut random_cut(std::mt19937_64& rng, const scenario& sc) {
+  cut c;
+  for (auto& [o, ops] : sc.log)
+    c[o] = rng() % 4 == 0 ? ops.size() : rng() % (ops.size() + 1);
+  return c;
+}
+
+replica apply_cut(const scenario& sc, const cut& c) {
+  replica r;
+  for (auto& [o, n] : c)
+    for (size_t i = 0; i < n; ++i)
+      r.apply(sc.log.at(o)[i]);
+  return r;
+}
+
+held held_cut(const scenario& sc, const cut& c) { return held_of(apply_cut(sc, c), c); }
+
+/// Whether any increment of the scenario makes a counter total wrap (a
+/// delta of ±2^63): the version-vector-free join is exact only without.
+bool totals_may_wrap(const scenario& sc) {
+  for (auto& op : sc.all)
+    for (auto& f : op.fields)
+      if (f.k == field_op::kind::increment &&
+          (f.delta == std::numeric_limits<int64_t>::min() || f.delta == std::numeric_limits<int64_t>::max()))
+        return true;
+  return false;
+}
+
+/// apply(A) ⊔ apply(B) == apply(A ∪ B) for per-origin prefixes A and B (random
+/// cuts, and the generator replicas' own states); the join commutes,
+/// associates and is idempotent; applying the rest of the log after a join
+/// gives the full state (a replica catching up from a snapshot).
+void join_case(uint64_t seed, verdict& v) {
+  std::mt19937_64 rng(seed ^ 0x5A4Bull);
+  auto sc = generate(rng, v);
+  if (!v.ok)
+    return;
+  cut ca = random_cut(rng, sc), cb = random_cut(rng, sc), cc = random_cut(rng, sc);
+  auto a = held_cut(sc, ca), b = held_cut(sc, cb), c = held_cut(sc, cc);
+
+  held ab = a;
+  join(ab, b);
+  same_states(held_cut(sc, union_of(ca, cb)).s, ab.s, "A join B vs apply(A u B)", v);
+  held ba = b;
+  join(ba, a);
+  same_states(ab.s, ba.s, "A join B vs B join A", v);
+  held ab_c = ab, a_bc = a, bc = b;
+  join(ab_c, c);
+  join(bc, c);
+  join(a_bc, bc);
+  same_states(ab_c.s, a_bc.s, "(A join B) join C vs A join (B join C)", v);
+  same_states(held_cut(sc, union_of(union_of(ca, cb), cc)).s, ab_c.s, "A join B join C", v);
+  held aa = a;
+  join(aa, a);
+  same_states(a.s, aa.s, "A join A", v);
+  held empty;
+  join(empty, a);
+  same_states(a.s, empty.s, "{} join A", v);
+  if (!totals_may_wrap(sc)) {
+    held plain = a;
+    join(plain, b, true);
+    same_states(ab.s, plain.s, "A join B without version vectors", v);
+  }
+
+  // the log after the join: every operation beyond the union's prefix
+  auto full = reference_of(sc);
+  states caught = ab.s;
+  for (auto& [o, ops] : sc.log)
+    for (size_t i = ab.has[o]; i < ops.size(); ++i)
+      apply_to(caught, ops[i]);
+  same_states(states{full.records(), full.indexes()}, caught, "A join B, then the rest of the log", v);
+
+  // the generators' own replicas hold per-origin prefixes too
+  held all_gens;
+  for (auto& g : sc.gens) {
+    cut gc;
+    for (auto& [o, n] : g.received)
+      gc[o] = n;
+    join(all_gens, held_of(g.r, gc));
+  }
+  same_states(held_cut(sc, all_gens.has).s, all_gens.s, "join of the generators", v);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(generation_is_deterministic_and_busy) {
@@ -606,4 +784,8 @@ BOOST_AUTO_TEST_CASE(idempotence) {
 
 BOOST_AUTO_TEST_CASE(wire_round_trip) {
   for_each_seed("wire round trip", codec_case);
+}
+
+BOOST_AUTO_TEST_CASE(state_join_equals_the_union_of_operations) {
+  for_each_seed("state join", join_case);
 }

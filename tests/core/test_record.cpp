@@ -454,3 +454,48 @@ BOOST_AUTO_TEST_CASE(digest_depends_on_state_not_order) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(record_join)
+
+BOOST_AUTO_TEST_CASE(join_of_two_replicas_equals_applying_both) {
+  using namespace blaze::test;
+  auto o1 = upsert(node(1), 1, 100, rec(1));
+  with_set(o1, "title", value{"first"});
+  with_increment(o1, "votes", 2);
+  auto o2 = upsert(node(2), 1, 200, rec(1));
+  with_set(o2, "title", value{"second"}, {100, node(1)});
+  with_add(o2, "tags", value{"x"});
+  auto o3 = remove_record(node(1), 2, 150, {{"votes", node(1), 2, 0}});
+  record_state a, b, all;
+  apply(a, o1);
+  apply(a, o3);
+  apply(b, o1);
+  apply(b, o2);
+  for (auto* op : {&o1, &o2, &o3})
+    apply(all, *op);
+  record_state ab = a, ba = b;
+  merge(ab, b);
+  merge(ba, a);
+  BOOST_TEST(encode(ab) == encode(all));
+  BOOST_TEST(encode(ba) == encode(all));
+  record_state twice = ab;
+  merge(twice, ab);
+  BOOST_TEST(encode(twice) == encode(ab));
+  BOOST_TEST(highest_counter(all) == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(join_keeps_the_earliest_kind) {
+  using namespace blaze::test;
+  auto set = upsert(node(1), 1, 300, rec(1));
+  with_set(set, "f", value{1});
+  auto inc = upsert(node(2), 1, 100, rec(1));
+  with_increment(inc, "f", 5);
+  record_state a, b;
+  apply(a, set);
+  apply(b, inc);
+  merge(a, b);
+  BOOST_TEST(a.fields.at("f").kind() == field_kind::counter);
+  BOOST_TEST(*a.field("f") == value{int64_t{5}});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
