@@ -1,7 +1,10 @@
 #include "runtime/node.hpp"
 
 #include "actors/errors.hpp"
+#include "runtime/net/caf_transport.hpp"
 #include "runtime/unpin_logger.hpp"
+
+#include <caf/io/middleman.hpp>
 
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -92,6 +95,31 @@ struct node::link_set {
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
 };
+
+namespace {
+
+// A caf:// endpoint: the published acceptor actor.
+class caf_listener final : public net::listener {
+public:
+  caf_listener(caf::actor_system& sys, caf::actor acceptor, net::endpoint e)
+    : sys_(sys), acceptor_(std::move(acceptor)), e_(std::move(e)) {}
+  ~caf_listener() override { close(); }
+  const net::endpoint& where() const override { return e_; }
+  void close() override {
+    if (!acceptor_)
+      return;
+    sys_.middleman().unpublish(acceptor_, e_.port);
+    caf::anon_send_exit(acceptor_, caf::exit_reason::user_shutdown);
+    acceptor_ = nullptr;
+  }
+
+private:
+  caf::actor_system& sys_;
+  caf::actor acceptor_;
+  net::endpoint e_;
+};
+
+} // namespace
 
 struct sync_server::shared {
   std::atomic<size_t> sessions{0};
@@ -205,6 +233,8 @@ result<std::unique_ptr<node>> node::open(const node_options& opts) {
   // Idle workers sleep on a condition variable (woken on enqueue) instead of
   // polling every 50 µs: a blocking request otherwise waits out the poll.
   n->cfg_->set("work-stealing.moderate-poll-attempts", 0);
+  if (opts.caf_remote)
+    n->cfg_->load<caf::io::middleman>();
   n->sys_ = std::make_unique<caf::actor_system>(*n->cfg_);
   n->pool_ = std::make_unique<requester_pool>(*n->sys_);
 
@@ -335,6 +365,18 @@ result<std::shared_ptr<sync_server>> node::serve(const serve_options& opts) {
         shared->monitors.erase(id);
       });
     };
+    if (ep->kind == net::scheme::caf) {
+      if (!opts_.caf_remote)
+        return status{errc::invalid_argument, "caf:// needs node_options::caf_remote"};
+      caf::actor acceptor;
+      auto port = net::caf_listen(*sys_, ep->host, ep->port, transport_->options().max_frame, on_accept, &acceptor);
+      if (!port)
+        return port.error();
+      auto bound = *ep;
+      bound.port = *port;
+      srv->listeners_.push_back(std::make_shared<caf_listener>(*sys_, acceptor, bound));
+      continue;
+    }
     auto l = transport_->listen(*ep, opts.tls, on_accept);
     if (!l)
       return l.error();
@@ -349,6 +391,8 @@ result<std::shared_ptr<sync_handle>> node::sync_with(const std::string& url, syn
     return ep.error();
   if (ep->kind != net::scheme::inproc && ep->port == 0)
     return status{errc::invalid_argument, "'" + url + "': give the peer's port"};
+  if (ep->kind == net::scheme::caf && !opts_.caf_remote)
+    return status{errc::invalid_argument, "caf:// needs node_options::caf_remote"};
   if (opts.databases.empty()) {
     auto all = databases();
     if (!all)
@@ -379,8 +423,12 @@ result<std::shared_ptr<sync_handle>> node::sync_with(const std::string& url, syn
     cfg.max_backoff = opts.max_backoff;
     cfg.request_timeout = opts_.timeout;
     cfg.monitor->on_progress = opts.on_progress;
-    cfg.dial = [tr, to = *ep, tls = opts.tls](std::function<void(result<connection_ptr>)> done) {
-      tr->dial(to, tls, std::move(done));
+    caf::actor_system* sys = sys_.get();
+    cfg.dial = [tr, sys, to = *ep, tls = opts.tls](std::function<void(result<connection_ptr>)> done) {
+      if (to.kind == net::scheme::caf)
+        net::caf_dial(*sys, to.host, to.port, tr->options().max_frame, std::move(done));
+      else
+        tr->dial(to, tls, std::move(done));
     };
     h->monitors_.push_back(cfg.monitor);
     auto a = links_->add([&] { return spawn_sync_link(*sys_, std::move(cfg)); });

@@ -27,6 +27,9 @@ struct node_options {
   /// no session has used it for this long, and reopened on demand (0: never).
   /// Databases opened with node::open_database stay open until closed.
   std::chrono::milliseconds idle_database_close{60'000};
+  /// Load CAF's io middleman so this node can serve and sync over caf://
+  /// (CAF remote actors). Off by default: it costs a thread.
+  bool caf_remote = false;
   /// Every request to an actor gives up after this long.
   std::chrono::milliseconds timeout{30'000};
   /// CAF scheduler threads (0: one per core).

@@ -110,6 +110,10 @@ protected:
 
   void wrote(const error_code& ec) {
     writing_ = false;
+    if (closed_) {
+      out_.clear();
+      return;
+    }
     if (ec) {
       finish("write failed: " + ec.message());
       return;
@@ -140,7 +144,8 @@ protected:
       return;
     closed_ = true;
     shutdown();
-    out_.clear();
+    if (!writing_)
+      out_.clear();  // else an aborted write still refers to out_.front(): wrote() clears
     auto h = std::move(h_);
     h_ = {};
     if (h.on_close)
@@ -353,17 +358,24 @@ result<std::shared_ptr<ssl::context>> client_context(const tls_options& t, const
   }
 }
 
-// Closes `sock` unless the handshake finishes in time.
-std::shared_ptr<asio::steady_timer> deadline(asio::io_context& ioc, tcp::socket& sock,
+// Runs `expire` (which closes the socket) unless the handshake finishes in
+// time. `expire` owns what it closes: a timer whose handler was already
+// queued when it is cancelled still runs with success.
+std::shared_ptr<asio::steady_timer> deadline(asio::io_context& ioc, std::function<void()> expire,
                                              std::chrono::milliseconds d) {
   auto t = std::make_shared<asio::steady_timer>(ioc, d);
-  t->async_wait([&sock](error_code ec) {
-    if (!ec) {
-      error_code ignore;
-      sock.close(ignore);
-    }
+  t->async_wait([expire = std::move(expire)](error_code ec) {
+    if (!ec)
+      expire();
   });
   return t;
+}
+
+template <class Conn> std::function<void()> closer(const std::shared_ptr<Conn>& c) {
+  return [c] {
+    error_code ignore;
+    lowest(c->stream()).close(ignore);
+  };
 }
 
 } // namespace
@@ -485,7 +497,7 @@ private:
       case scheme::tls: {
         auto c = std::make_shared<stream_connection<ssl::stream<tcp::socket>>>(ioc_, max, ctx_, "tls",
                                                                                std::move(sock), *ctx_);
-        auto t = deadline(ioc_, lowest(c->stream()), opts_.handshake_timeout);
+        auto t = deadline(ioc_, closer(c), opts_.handshake_timeout);
         c->stream().async_handshake(ssl::stream_base::server, [c, t, done](error_code ec) {
           t->cancel();
           if (ec) {
@@ -499,7 +511,7 @@ private:
       }
       case scheme::ws: {
         auto c = std::make_shared<ws_connection<tcp::socket>>(ioc_, max, nullptr, "ws", std::move(sock));
-        auto t = deadline(ioc_, lowest(c->stream()), opts_.handshake_timeout);
+        auto t = deadline(ioc_, closer(c), opts_.handshake_timeout);
         c->stream().async_accept([c, t, done](error_code ec) {
           t->cancel();
           if (ec) {
@@ -514,7 +526,7 @@ private:
       case scheme::wss: {
         auto c = std::make_shared<ws_connection<ssl::stream<tcp::socket>>>(ioc_, max, ctx_, "wss", std::move(sock),
                                                                            *ctx_);
-        auto t = deadline(ioc_, lowest(c->stream()), opts_.handshake_timeout);
+        auto t = deadline(ioc_, closer(c), opts_.handshake_timeout);
         c->stream().next_layer().async_handshake(ssl::stream_base::server, [c, t, done](error_code ec) {
           if (ec) {
             t->cancel();
@@ -533,7 +545,8 @@ private:
         });
         return;
       }
-      case scheme::inproc: return;
+      case scheme::inproc:
+      case scheme::caf: return;
     }
   }
 
@@ -616,7 +629,13 @@ void transport::dial(const endpoint& to, const tls_options& tls, dial_done done)
       return;
     }
     auto sock = std::make_shared<tcp::socket>(ioc);
-    auto t = deadline(ioc, *sock, opts.handshake_timeout);
+    auto t = deadline(
+      ioc,
+      [sock] {
+        error_code ignore;
+        sock->close(ignore);  // moved-from once connected: closing it is harmless
+      },
+      opts.handshake_timeout);
     asio::async_connect(*sock, eps, [&ioc, sock, t, to, ctx, opts, done](error_code ec, const tcp::endpoint&) {
       if (ec) {
         t->cancel();
@@ -642,7 +661,7 @@ void transport::dial(const endpoint& to, const tls_options& tls, dial_done done)
                                                                                  std::move(*sock), *ctx);
           SSL_set_tlsext_host_name(c->stream().native_handle(), to.host.c_str());
           t->cancel();
-          auto t2 = deadline(ioc, lowest(c->stream()), opts.handshake_timeout);
+          auto t2 = deadline(ioc, closer(c), opts.handshake_timeout);
           c->stream().async_handshake(ssl::stream_base::client, [c, t2, done, fail](error_code ec) {
             t2->cancel();
             if (ec)
@@ -655,7 +674,7 @@ void transport::dial(const endpoint& to, const tls_options& tls, dial_done done)
         case scheme::ws: {
           auto c = std::make_shared<ws_connection<tcp::socket>>(ioc, max, nullptr, "ws", std::move(*sock));
           t->cancel();
-          auto t2 = deadline(ioc, lowest(c->stream()), opts.handshake_timeout);
+          auto t2 = deadline(ioc, closer(c), opts.handshake_timeout);
           c->stream().async_handshake(to.host, to.path, [c, t2, done, fail](error_code ec) {
             t2->cancel();
             if (ec)
@@ -670,7 +689,7 @@ void transport::dial(const endpoint& to, const tls_options& tls, dial_done done)
                                                                              *ctx);
           SSL_set_tlsext_host_name(c->stream().next_layer().native_handle(), to.host.c_str());
           t->cancel();
-          auto t2 = deadline(ioc, lowest(c->stream()), opts.handshake_timeout);
+          auto t2 = deadline(ioc, closer(c), opts.handshake_timeout);
           c->stream().next_layer().async_handshake(
             ssl::stream_base::client, [c, t2, done, fail, to](error_code ec) {
               if (ec) {
@@ -687,7 +706,8 @@ void transport::dial(const endpoint& to, const tls_options& tls, dial_done done)
             });
           return;
         }
-        case scheme::inproc: return;
+        case scheme::inproc:
+        case scheme::caf: return;
       }
     });
   });

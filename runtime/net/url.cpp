@@ -11,6 +11,7 @@ const char* to_string(scheme s) {
     case scheme::ws: return "ws";
     case scheme::wss: return "wss";
     case scheme::inproc: return "inproc";
+    case scheme::caf: return "caf";
   }
   return "?";
 }
@@ -58,7 +59,7 @@ result<endpoint> parse_url(std::string_view url) {
   auto sep = url.find("://");
   if (sep == std::string_view::npos)
     return status{errc::invalid_argument,
-                  "'" + std::string(url) + "' is not a sync URL (tcp://, tls://, ws://, wss:// or inproc://)"};
+                  "'" + std::string(url) + "' is not a sync URL (tcp://, tls://, ws://, wss://, inproc:// or caf://)"};
   auto name = url.substr(0, sep);
   auto rest = url.substr(sep + 3);
   scheme kind;
@@ -72,9 +73,11 @@ result<endpoint> parse_url(std::string_view url) {
     kind = scheme::wss;
   else if (name == "inproc")
     kind = scheme::inproc;
+  else if (name == "caf")
+    kind = scheme::caf;
   else
     return status{errc::invalid_argument,
-                  "unknown URL scheme '" + std::string(name) + "' (use tcp, tls, ws, wss or inproc)"};
+                  "unknown URL scheme '" + std::string(name) + "' (use tcp, tls, ws, wss, inproc or caf)"};
   if (kind == scheme::inproc) {
     if (rest.empty())
       return status{errc::invalid_argument, "inproc:// needs a name"};
@@ -87,9 +90,9 @@ result<endpoint> parse_url(std::string_view url) {
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
     path = std::string(rest.substr(slash));
     rest = rest.substr(0, slash);
-    if (kind == scheme::tcp || kind == scheme::tls)
+    if (!(kind == scheme::ws || kind == scheme::wss))
       if (path != "/")
-        return status{errc::invalid_argument, "'" + std::string(url) + "': tcp:// and tls:// URLs take no path"};
+        return status{errc::invalid_argument, "'" + std::string(url) + "': only ws:// and wss:// URLs take a path"};
   }
   auto e = parse_host_port(rest, kind);
   if (!e)

@@ -1,5 +1,5 @@
 // Sync endpoint addresses: tcp://HOST:PORT, tls://HOST:PORT, ws://HOST:PORT[/PATH],
-// wss://HOST:PORT[/PATH], inproc://NAME. IPv6 hosts go in brackets: tcp://[::1]:4040.
+// wss://HOST:PORT[/PATH], inproc://NAME, caf://HOST:PORT (CAF remote actors). IPv6 hosts go in brackets: tcp://[::1]:4040.
 #pragma once
 
 #include "core/status.hpp"
@@ -10,7 +10,7 @@
 
 namespace blaze::net {
 
-enum class scheme { tcp, tls, ws, wss, inproc };
+enum class scheme { tcp, tls, ws, wss, inproc, caf };
 
 struct endpoint {
   scheme kind = scheme::tcp;
