@@ -301,17 +301,22 @@ std::string frame(std::string_view payload) {
 }
 
 result<std::optional<std::string>> frame_reader::next() {
-  if (buf_.size() < 4)
+  size_t have = buf_.size() - pos_;
+  if (have < 4)
     return std::optional<std::string>{};
-  auto p = reinterpret_cast<const unsigned char*>(buf_.data());
+  auto p = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
   size_t n = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | p[3];
   if (n > max_ || n == 0)
     return status{errc::corrupt, "frame: length " + std::to_string(n) + " is zero or over the maximum " +
                                      std::to_string(max_)};
-  if (buf_.size() < 4 + n)
+  if (have < 4 + n)
     return std::optional<std::string>{};
-  std::string payload = buf_.substr(4, n);
-  buf_.erase(0, 4 + n);
+  std::string payload = buf_.substr(pos_ + 4, n);
+  pos_ += 4 + n;
+  if (pos_ == buf_.size()) {
+    buf_.clear();
+    pos_ = 0;
+  }
   return std::optional<std::string>{std::move(payload)};
 }
 

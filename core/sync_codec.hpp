@@ -114,7 +114,13 @@ std::string frame(std::string_view payload);
 class frame_reader {
 public:
   explicit frame_reader(size_t max_frame = 16 << 20) : max_(max_frame) {}
-  void feed(std::string_view bytes) { buf_.append(bytes); }
+  void feed(std::string_view bytes) {
+    if (pos_ > 0 && pos_ * 2 >= buf_.size()) {  // drop consumed bytes, amortized O(1) per byte
+      buf_.erase(0, pos_);
+      pos_ = 0;
+    }
+    buf_.append(bytes);
+  }
   /// The next complete payload, nullopt when more bytes are needed, or a
   /// `corrupt` status when the announced length is over the maximum.
   result<std::optional<std::string>> next();
@@ -122,6 +128,7 @@ public:
 private:
   size_t max_;
   std::string buf_;
+  size_t pos_ = 0;  // bytes of buf_ already returned
 };
 
 } // namespace blaze::sync
