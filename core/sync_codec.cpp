@@ -31,7 +31,7 @@ const char* to_string(error_code c) {
 
 const char* kind_name(const message& m) {
   static const char* names[] = {"none", "Hello", "Welcome", "SyncRequest", "OpBatch",
-                                "CaughtUp", "Ack", "Error", "Ping"};
+                                "CaughtUp", "Ack", "Error", "Ping", "Snapshot"};
   return names[m.index()];
 }
 
@@ -42,6 +42,13 @@ size_t batch_bytes(const op_batch& b) {
   return n;
 }
 
+size_t snapshot_bytes(const snapshot& m) {
+  size_t n = 0;
+  for (auto& e : m.entries)
+    n += e.collection.size() + 16 + e.state.size();
+  return n;
+}
+
 namespace {
 
 void put(s::Id128::Builder b, const id128& x) {
@@ -49,6 +56,11 @@ void put(s::Id128::Builder b, const id128& x) {
   b.setLo(x.lo);
 }
 id128 get(s::Id128::Reader r) { return {r.getHi(), r.getLo()}; }
+void put(s::Timestamp::Builder b, const timestamp& t) {
+  b.setCounter(t.counter);
+  put(b.initNode(), t.node);
+}
+timestamp get(s::Timestamp::Reader r) { return {r.getCounter(), get(r.getNode())}; }
 
 capnp::Text::Reader text(const std::string& s) { return {s.data(), s.size()}; }
 std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
@@ -106,15 +118,60 @@ std::optional<std::pair<uint32_t, std::string>> compress_ops(const std::vector<s
   return std::make_pair(static_cast<uint32_t>(raw.size()), std::move(out));
 }
 
-std::vector<std::string> decompress_ops(s::Compressed::Reader c, const wire_limits& lim) {
+void put(capnp::List<s::SnapshotEntry>::Builder l, const std::vector<snapshot_entry>& entries) {
+  for (unsigned i = 0; i < entries.size(); ++i) {
+    l[i].setCollection(text(entries[i].collection));
+    put(l[i].initRecord(), entries[i].record);
+    l[i].setState(as_data(entries[i].state));
+  }
+}
+
+void get(capnp::List<s::SnapshotEntry>::Reader l, std::vector<snapshot_entry>& out) {
+  out.reserve(l.size());
+  for (auto e : l)
+    out.push_back({str(e.getCollection()), get(e.getRecord()), str(e.getState())});
+}
+
+// zstd of an EntryList message, or nullopt when that is not smaller.
+std::optional<std::pair<uint32_t, std::string>> compress_entries(const std::vector<snapshot_entry>& entries,
+                                                                 size_t plain_size) {
+  capnp::MallocMessageBuilder mb;
+  put(mb.initRoot<s::EntryList>().initEntries(static_cast<unsigned>(entries.size())), entries);
+  auto raw = flat_bytes(mb);
+  std::string out(ZSTD_compressBound(raw.size()), '\0');
+  size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), 3);
+  if (ZSTD_isError(n) || n + 16 >= plain_size)
+    return std::nullopt;
+  out.resize(n);
+  return std::make_pair(static_cast<uint32_t>(raw.size()), std::move(out));
+}
+
+// The flat words of a Compressed payload (checked against the limits).
+kj::Array<capnp::word> decompress(s::Compressed::Reader c, const wire_limits& lim, const char* what) {
   size_t raw = c.getRawSize();
   if (raw > lim.max_message || raw % sizeof(capnp::word) != 0 || raw == 0)
-    fail("compressed batch: bad raw size");
+    fail((std::string(what) + ": bad raw size").c_str());
   auto in = c.getData();
   auto words = kj::heapArray<capnp::word>(raw / sizeof(capnp::word));
   size_t n = ZSTD_decompress(words.begin(), raw, in.begin(), in.size());
   if (ZSTD_isError(n) || n != raw)
-    fail("compressed batch: zstd frame does not decompress to rawSize");
+    fail((std::string(what) + ": zstd frame does not decompress to rawSize").c_str());
+  return words;
+}
+
+void decompress_entries(s::Compressed::Reader c, const wire_limits& lim, std::vector<snapshot_entry>& out) {
+  auto words = decompress(c, lim, "compressed snapshot");
+  capnp::ReaderOptions opts;
+  opts.traversalLimitInWords = 4 * words.size() + 64;
+  opts.nestingLimit = lim.nesting;
+  capnp::FlatArrayMessageReader reader(words.asPtr(), opts);
+  if (reader.getEnd() != words.end())
+    fail("compressed snapshot: trailing bytes");
+  get(reader.getRoot<s::EntryList>().getEntries(), out);
+}
+
+std::vector<std::string> decompress_ops(s::Compressed::Reader c, const wire_limits& lim) {
+  auto words = decompress(c, lim, "compressed batch");
   capnp::ReaderOptions opts;
   opts.traversalLimitInWords = 4 * words.size() + 64;
   opts.nestingLimit = lim.nesting;
@@ -143,11 +200,13 @@ std::string encode(const envelope& e, bool compress) {
         put(h.initNode(), m.node);
         h.setDatabase(text(m.database));
         h.setZstd(m.zstd);
+        h.setSnapshots(m.snapshots);
       } else if constexpr (std::is_same_v<T, welcome>) {
         auto h = b.initWelcome();
         put(h.initNode(), m.node);
         h.setDatabase(text(m.database));
         h.setZstd(m.zstd);
+        h.setSnapshots(m.snapshots);
       } else if constexpr (std::is_same_v<T, sync_request>) {
         auto r = b.initSyncRequest();
         r.setDatabase(text(m.database));
@@ -185,12 +244,37 @@ std::string encode(const envelope& e, bool compress) {
         auto r = b.initAck();
         r.setDatabase(text(m.database));
         put_vv(r, m.versions);
+        r.setSnapshotChunk(m.snapshot_chunk);
       } else if constexpr (std::is_same_v<T, error>) {
         auto r = b.initError();
         r.setCode(static_cast<s::ErrorCode>(m.code));
         r.setMessage(text(m.message));
       } else if constexpr (std::is_same_v<T, ping>) {
         b.initPing().setNonce(m.nonce);
+      } else if constexpr (std::is_same_v<T, snapshot>) {
+        auto r = b.initSnapshot();
+        r.setDatabase(text(m.database));
+        put_vv(r, m.versions);
+        r.setChunk(m.chunk);
+        r.setLast(m.last);
+        auto il = r.initIndexes(static_cast<unsigned>(m.indexes.size()));
+        for (unsigned i = 0; i < m.indexes.size(); ++i) {
+          il[i].setCollection(text(m.indexes[i].collection));
+          il[i].setField(text(m.indexes[i].field));
+          put(il[i].initCreated(), m.indexes[i].created);
+          put(il[i].initDropped(), m.indexes[i].dropped);
+        }
+        size_t plain = snapshot_bytes(m) + 8 * m.entries.size();
+        std::optional<std::pair<uint32_t, std::string>> z;
+        if (compress && plain >= 128)
+          z = compress_entries(m.entries, plain);
+        if (z) {
+          auto c = r.initCompressed();
+          c.setRawSize(z->first);
+          c.setData(as_data(z->second));
+        } else {
+          put(r.initEntries(static_cast<unsigned>(m.entries.size())), m.entries);
+        }
       }
       // monostate: only the protocol version is written.
     },
@@ -227,12 +311,12 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
     switch (r.which()) {
       case s::Envelope::HELLO: {
         auto h = r.getHello();
-        e.msg = hello{get(h.getNode()), str(h.getDatabase()), h.getZstd()};
+        e.msg = hello{get(h.getNode()), str(h.getDatabase()), h.getZstd(), h.getSnapshots()};
         break;
       }
       case s::Envelope::WELCOME: {
         auto h = r.getWelcome();
-        e.msg = welcome{get(h.getNode()), str(h.getDatabase()), h.getZstd()};
+        e.msg = welcome{get(h.getNode()), str(h.getDatabase()), h.getZstd(), h.getSnapshots()};
         break;
       }
       case s::Envelope::SYNC_REQUEST: {
@@ -269,7 +353,7 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
       }
       case s::Envelope::ACK: {
         auto q = r.getAck();
-        e.msg = ack{str(q.getDatabase()), get(q.getVersionVector())};
+        e.msg = ack{str(q.getDatabase()), get(q.getVersionVector()), q.getSnapshotChunk()};
         break;
       }
       case s::Envelope::ERROR: {
@@ -281,6 +365,23 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
         break;
       }
       case s::Envelope::PING: e.msg = ping{r.getPing().getNonce()}; break;
+      case s::Envelope::SNAPSHOT: {
+        auto q = r.getSnapshot();
+        snapshot m;
+        m.database = str(q.getDatabase());
+        m.versions = get(q.getVersionVector());
+        m.chunk = q.getChunk();
+        m.last = q.getLast();
+        for (auto d : q.getIndexes())
+          m.indexes.push_back({str(d.getCollection()), str(d.getField()), get(d.getCreated()), get(d.getDropped())});
+        switch (q.which()) {
+          case s::Snapshot::ENTRIES: get(q.getEntries(), m.entries); break;
+          case s::Snapshot::COMPRESSED: decompress_entries(q.getCompressed(), lim, m.entries); break;
+          default: fail("unknown Snapshot payload kind");
+        }
+        e.msg = std::move(m);
+        break;
+      }
       default: fail("unknown message kind");
     }
     return e;

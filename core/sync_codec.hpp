@@ -5,6 +5,7 @@
 
 #include "core/codec.hpp"
 #include "core/ids.hpp"
+#include "core/snapshot.hpp"
 #include "core/status.hpp"
 #include "core/version_vector.hpp"
 
@@ -32,12 +33,14 @@ struct hello {
   node_id node;
   std::string database;
   bool zstd = true;
+  bool snapshots = true;  // accepts Snapshot messages
   bool operator==(const hello&) const = default;
 };
 struct welcome {
   node_id node;
   std::string database;
   bool zstd = true;
+  bool snapshots = true;
   bool operator==(const welcome&) const = default;
 };
 struct sync_request {
@@ -60,6 +63,7 @@ struct caught_up {
 struct ack {
   std::string database;
   version_vector versions;
+  uint32_t snapshot_chunk = 0;  // 0: answers an OpBatch; n > 0: answers Snapshot chunk n - 1
   bool operator==(const ack&) const = default;
 };
 enum class error_code : uint16_t {
@@ -76,10 +80,23 @@ struct ping {
   bool operator==(const ping&) const = default;
 };
 
+using blaze::index_decl;
+using blaze::snapshot_entry;
+/// One chunk of a snapshot (docs/protocol.md §5a).
+struct snapshot {
+  std::string database;
+  version_vector versions;  // the operations the states cover (the same in every chunk)
+  uint32_t chunk = 0;       // 0, 1, 2, ...
+  bool last = false;        // no chunk follows
+  std::vector<index_decl> indexes;  // chunk 0 only
+  std::vector<snapshot_entry> entries;
+  bool operator==(const snapshot&) const = default;
+};
+
 /// std::monostate: an envelope whose body this build did not read (its
 /// protocol version is not ours).
 using message = std::variant<std::monostate, hello, welcome, sync_request, op_batch, caught_up,
-                             ack, error, ping>;
+                             ack, error, ping, snapshot>;
 
 struct envelope {
   uint16_t version = protocol_version;
@@ -92,6 +109,9 @@ const char* kind_name(const message& m);
 
 /// Bytes of operations in a batch (the unit of the flow-control window).
 size_t batch_bytes(const op_batch& b);
+/// Bytes of a snapshot chunk's entries (collection, 16 for the id, state),
+/// counted in the window like batch_bytes.
+size_t snapshot_bytes(const snapshot& s);
 
 struct wire_limits {
   size_t max_message = 16 << 20;  // bytes: encoded envelope, its unpacked form,
@@ -100,7 +120,7 @@ struct wire_limits {
 };
 
 /// Packed Cap'n Proto of the envelope. With `compress`, an OpBatch's ops
-/// are sent zstd-compressed when that is smaller.
+/// (a Snapshot's entries) are sent zstd-compressed when that is smaller.
 std::string encode(const envelope& e, bool compress = true);
 /// Decodes one envelope. A different protocol version decodes to that
 /// version with a monostate body (the body is not read).

@@ -27,10 +27,15 @@ void session::send(std::vector<envelope>& out, message m) {
 
 std::vector<envelope> session::fail(error_code c, std::string msg) {
   std::vector<envelope> out;
+  fail_into(out, c, std::move(msg));
+  return out;
+}
+
+void session::fail_into(std::vector<envelope>& out, error_code c, std::string msg) {
   last_error_ = error{c, std::move(msg)};
   send(out, last_error_);
   state_ = state::closed;
-  return out;
+  snap_.reset();
 }
 
 void session::on_disconnect() {
@@ -43,6 +48,9 @@ void session::on_disconnect() {
   caught_up_sent_ = false;
   peer_caught_up_ = false;
   rerequest_pending_ = false;
+  snap_.reset();
+  snap_chunk_ = 0;
+  recv_.reset();
   // acked_ and peer_ are kept: a new connection resumes from what was acknowledged.
 }
 
@@ -53,7 +61,7 @@ std::vector<envelope> session::start() {
   std::vector<envelope> out;
   if (opt_.initiator) {
     state_ = state::awaiting_welcome;
-    send(out, hello{opt_.self, opt_.database, opt_.compress});
+    send(out, hello{opt_.self, opt_.database, opt_.compress, opt_.snapshots});
   } else {
     state_ = state::awaiting_hello;
   }
@@ -103,7 +111,8 @@ std::vector<envelope> session::on_message(const envelope& e) {
       return wrong_db(m->database);
     peer_ = m->node;
     peer_zstd_ = m->zstd;
-    send(out, welcome{opt_.self, opt_.database, opt_.compress});
+    peer_snapshots_ = m->snapshots;
+    send(out, welcome{opt_.self, opt_.database, opt_.compress, opt_.snapshots});
     open(out);
     return out;
   }
@@ -119,6 +128,7 @@ std::vector<envelope> session::on_message(const envelope& e) {
       return wrong_db(m->database);
     peer_ = m->node;
     peer_zstd_ = m->zstd;
+    peer_snapshots_ = m->snapshots;
     open(out);
     return out;
   }
@@ -136,6 +146,7 @@ std::vector<envelope> session::on_message(const envelope& e) {
     inflight_.clear();
     inflight_bytes_ = 0;
     caught_up_sent_ = false;
+    snap_.reset();  // a snapshot being sent restarts (at a new point) if still needed
     pump(out);
     return out;
   }
@@ -157,11 +168,76 @@ std::vector<envelope> session::on_message(const envelope& e) {
       return wrong_db(m->database);
     acked_.merge(m->versions);
     cursor_.merge(m->versions);
-    release(acked_);
+    release(acked_, m->snapshot_chunk);
     pump(out);
     return out;
   }
+  if (auto* m = std::get_if<snapshot>(&e.msg)) {
+    if (m->database != opt_.database)
+      return wrong_db(m->database);
+    return on_snapshot(*m);
+  }
   return unexpected();
+}
+
+std::vector<envelope> session::on_snapshot(const snapshot& m) {
+  if (!opt_.snapshots)
+    return fail(error_code::unexpected, "Snapshot: this side did not offer to accept snapshots");
+  auto chunk_name = [&] { return "Snapshot chunk " + std::to_string(m.chunk); };
+  auto wanted = [&](const std::string& c) {
+    return opt_.collections.empty() ||
+           std::find(opt_.collections.begin(), opt_.collections.end(), c) != opt_.collections.end();
+  };
+  for (auto& e : m.entries) {
+    if (!wanted(e.collection))
+      return fail(error_code::refused, chunk_name() + ": record of collection '" + e.collection +
+                                         "', which this side does not sync");
+    if (auto st = decode_record(e.state); !st)
+      return fail(error_code::corrupt, chunk_name() + ": record " + e.record.to_hex() + ": " +
+                                         st.error().to_string());
+  }
+  for (auto& d : m.indexes)
+    if (!wanted(d.collection))
+      return fail(error_code::refused, chunk_name() + ": index of collection '" + d.collection +
+                                         "', which this side does not sync");
+  // The peer holds what the snapshot covers: never send it back.
+  cursor_.merge(m.versions);
+  // Stage it unless it brings nothing (this side holds every operation it
+  // covers) or it is a late copy of a chunk of an older snapshot.
+  bool useful = !store_.versions().dominates(m.versions);
+  if (useful && (!recv_ || !(recv_->versions == m.versions))) {
+    if (recv_ && recv_->versions.dominates(m.versions))
+      useful = false;
+    else
+      recv_ = receiving{m.versions, {}, std::nullopt};
+  }
+  if (useful) {
+    if (!store_.stage_snapshot(peer_, m))
+      return fail(error_code::refused, chunk_name() + " was refused");
+    recv_->chunks.insert(m.chunk);
+    if (m.last)
+      recv_->count = m.chunk + 1;
+    if (recv_->count &&
+        static_cast<size_t>(std::distance(recv_->chunks.begin(), recv_->chunks.lower_bound(*recv_->count))) ==
+          *recv_->count) {
+      // every chunk 0..count-1 is staged: join them all at once
+      if (!store_.finish_snapshot(peer_, recv_->versions))
+        return fail(error_code::refused, "the snapshot was refused");
+      ++applied_snapshots_;
+      recv_.reset();
+    }
+  }
+  std::vector<envelope> out;
+  send(out, ack{opt_.database, store_.versions(), m.chunk + 1});
+  return out;
+}
+
+bool session::needs_snapshot() const {
+  auto base = store_.base();
+  for (auto& [origin, b] : base.entries())
+    if (cursor_.get(origin) < b)
+      return true;
+  return false;
 }
 
 std::vector<envelope> session::on_batch(const op_batch& b) {
@@ -224,10 +300,11 @@ std::vector<envelope> session::on_batch(const op_batch& b) {
   return out;
 }
 
-void session::release(const version_vector& acked) {
+void session::release(const version_vector& acked, uint32_t chunk_ack) {
   for (auto i = inflight_.begin(); i != inflight_.end();) {
-    bool done = std::all_of(i->ranges.begin(), i->ranges.end(),
-                            [&](const op_range& r) { return acked.get(r.origin) >= r.through; });
+    bool done = i->snapshot ? chunk_ack == i->chunk + 1 || acked.dominates(i->versions)
+                            : std::all_of(i->ranges.begin(), i->ranges.end(),
+                                          [&](const op_range& r) { return acked.get(r.origin) >= r.through; });
     if (done) {
       inflight_bytes_ -= i->bytes;
       i = inflight_.erase(i);
@@ -241,6 +318,37 @@ void session::pump(std::vector<envelope>& out) {
   if (state_ != state::open || !peer_requested_)
     return;
   while (inflight_bytes_ < opt_.window_bytes) {
+    // The peer lacks operations this side compacted away: the states first.
+    if (!snap_ && needs_snapshot()) {
+      if (!peer_snapshots_)
+        return fail_into(out, error_code::refused,
+                         "this replica compacted operations the peer lacks and the peer does not accept snapshots");
+      snap_ = store_.snapshot(peer_filter_);
+      if (!snap_)
+        return fail_into(out, error_code::refused,
+                         "this replica compacted operations the peer lacks and cannot send a snapshot");
+      snap_chunk_ = 0;
+    }
+    if (snap_) {
+      auto part = snap_->next(opt_.max_batch_bytes);
+      if (part.failed)
+        return fail_into(out, error_code::refused, "this replica cannot read its snapshot");
+      snapshot m{opt_.database, snap_->versions(), snap_chunk_, part.last,
+                 snap_chunk_ == 0 ? snap_->indexes() : std::vector<index_decl>{}, std::move(part.entries)};
+      size_t bytes = snapshot_bytes(m);
+      inflight_.push_back(flight{{}, bytes, true, m.chunk, m.versions});
+      inflight_bytes_ += bytes;
+      ++sent_chunks_;
+      ++snap_chunk_;
+      if (m.last) {
+        // then the log after the snapshot's point
+        cursor_.merge(m.versions);
+        snap_.reset();
+        ++sent_snapshots_;
+      }
+      send(out, std::move(m));
+      continue;
+    }
     auto c = store_.ops_after(cursor_, peer_filter_, opt_.max_batch_bytes);
     if (c.ops.empty() && c.ranges.empty()) {
       if (!caught_up_sent_) {
@@ -259,7 +367,7 @@ void session::pump(std::vector<envelope>& out) {
       return;  // a store that vouches for nothing new: stop rather than loop
     op_batch b{opt_.database, c.ranges, std::move(c.ops)};
     size_t bytes = batch_bytes(b);
-    inflight_.push_back(flight{c.ranges, bytes});
+    inflight_.push_back(flight{c.ranges, bytes, false, 0, {}});
     inflight_bytes_ += bytes;
     sent_ops_ += b.ops.size();
     send(out, std::move(b));

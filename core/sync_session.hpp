@@ -9,6 +9,9 @@
 #include "core/version_vector.hpp"
 
 #include <deque>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +50,56 @@ public:
   /// further operation in `r` matches this store's filter. A store that
   /// holds every collection ignores it (the default).
   virtual void cover(const op_range& r) { (void)r; }
+
+  // ---- compaction and snapshots (docs/protocol.md §5a) ----------------------
+
+  /// The compaction point: per origin, operations with seq <= base() may be
+  /// gone from the log (folded into the records). A peer lacking any of
+  /// them gets a snapshot first. Never above versions().
+  virtual version_vector base() const { return {}; }
+
+  /// A snapshot being read: the store's states at one consistent point.
+  class snapshot_source {
+  public:
+    virtual ~snapshot_source() = default;
+    /// The operations the states cover (the store's versions at the point).
+    virtual const version_vector& versions() const = 0;
+    /// Index declarations of the requested collections.
+    virtual std::vector<index_decl> indexes() const = 0;
+    struct part {
+      std::vector<snapshot_entry> entries;
+      bool last = false;  // nothing remains after these entries
+      bool failed = false;  // the store could not be read (it closed, an I/O error)
+    };
+    /// The next records in key order, about `max_bytes` of them (at least
+    /// one while any remain).
+    virtual part next(size_t max_bytes) = 0;
+  };
+  /// Starts reading a snapshot of `collections` (empty: all); nullptr when
+  /// the store cannot (the session then refuses the peer).
+  virtual std::unique_ptr<snapshot_source> snapshot(const std::vector<std::string>& collections) const {
+    (void)collections;
+    return nullptr;
+  }
+
+  /// Stages one chunk of the snapshot `chunk.versions` sent by `peer`
+  /// (entries already checked: they decode and match this side's filter).
+  /// Staging a chunk of another snapshot of the same peer first discards
+  /// what was staged from it. False: refused.
+  virtual bool stage_snapshot(const node_id& peer, const sync::snapshot& chunk) {
+    (void)peer;
+    (void)chunk;
+    return false;
+  }
+  /// Every chunk of `peer`'s snapshot at `versions` is staged: joins the
+  /// staged states into the store, versions() becomes its pointwise max with
+  /// `versions`, and for every origin where that skipped operations, base()
+  /// rises to `versions` (they are not in the log). False: refused.
+  virtual bool finish_snapshot(const node_id& peer, const version_vector& versions) {
+    (void)peer;
+    (void)versions;
+    return false;
+  }
 };
 
 struct session_options {
@@ -57,6 +110,7 @@ struct session_options {
   size_t max_batch_bytes = 256 << 10;    // operation bytes per OpBatch (at least one op)
   size_t window_bytes = 4 << 20;         // unacknowledged operation bytes before pausing
   bool compress = true;                  // offer/accept zstd batches
+  bool snapshots = true;                 // accept Snapshot messages (announced in Hello/Welcome)
   uint64_t ping_interval = 10'000;       // on_tick units (ms): send Ping when idle this long
   uint64_t idle_timeout = 60'000;        // close when nothing was heard this long
 };
@@ -99,19 +153,39 @@ public:
   uint64_t applied_ops() const { return applied_ops_; }
   /// Operations sent (cumulative, duplicates included).
   uint64_t sent_ops() const { return sent_ops_; }
+  /// Snapshots received and joined into the store (cumulative): the store
+  /// changed, like applied_ops().
+  uint64_t applied_snapshots() const { return applied_snapshots_; }
+  /// Snapshots sent completely / snapshot chunks sent (cumulative).
+  uint64_t sent_snapshots() const { return sent_snapshots_; }
+  uint64_t sent_snapshot_chunks() const { return sent_chunks_; }
+  /// A snapshot is being sent to the peer.
+  bool sending_snapshot() const { return static_cast<bool>(snap_); }
 
 private:
   struct flight {
     std::vector<op_range> ranges;
     size_t bytes = 0;
+    bool snapshot = false;  // a Snapshot chunk: released by its Ack, or once
+    uint32_t chunk = 0;     // the acknowledged vector covers `versions`
+    version_vector versions;
+  };
+  // A snapshot being received from the peer.
+  struct receiving {
+    version_vector versions;
+    std::set<uint32_t> chunks;  // staged
+    std::optional<uint32_t> count;  // known from the last chunk
   };
 
   std::vector<envelope> fail(error_code c, std::string msg);
+  void fail_into(std::vector<envelope>& out, error_code c, std::string msg);
   void send(std::vector<envelope>& out, message m);
   void open(std::vector<envelope>& out);
   void pump(std::vector<envelope>& out);
   std::vector<envelope> on_batch(const op_batch& b);
-  void release(const version_vector& acked);
+  std::vector<envelope> on_snapshot(const snapshot& m);
+  bool needs_snapshot() const;
+  void release(const version_vector& acked, uint32_t chunk_ack = 0);
 
   sync_store& store_;
   session_options opt_;
@@ -128,10 +202,14 @@ private:
   std::deque<flight> inflight_;
   size_t inflight_bytes_ = 0;
   bool caught_up_sent_ = false;
+  bool peer_snapshots_ = false;          // the peer accepts Snapshot messages
+  std::unique_ptr<sync_store::snapshot_source> snap_;  // being sent
+  uint32_t snap_chunk_ = 0;              // the next chunk's number
 
   // receiving
   bool peer_caught_up_ = false;
   bool rerequest_pending_ = false;
+  std::optional<receiving> recv_;
 
   uint64_t now_ = 0;
   uint64_t last_heard_ = 0;
@@ -139,6 +217,9 @@ private:
   uint64_t nonce_ = 0;
   uint64_t applied_ops_ = 0;
   uint64_t sent_ops_ = 0;
+  uint64_t applied_snapshots_ = 0;
+  uint64_t sent_snapshots_ = 0;
+  uint64_t sent_chunks_ = 0;
 };
 
 const char* to_string(session::state s);

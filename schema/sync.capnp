@@ -32,6 +32,7 @@ struct Envelope {
     ack @6 :Ack;
     error @7 :Error;
     ping @8 :Ping;
+    snapshot @9 :Snapshot;
   }
 }
 
@@ -40,6 +41,7 @@ struct Hello {
   node @0 :V.Id128;
   database @1 :Text;
   zstd @2 :Bool;                 # the sender accepts zstd-compressed batches
+  snapshots @3 :Bool;            # the sender accepts Snapshot messages
 }
 
 # The accepting side's answer to Hello.
@@ -47,6 +49,7 @@ struct Welcome {
   node @0 :V.Id128;
   database @1 :Text;
   zstd @2 :Bool;
+  snapshots @3 :Bool;
 }
 
 # "Send me what I lack": the requester's version vector; collections empty
@@ -83,10 +86,11 @@ struct CaughtUp {
   versionVector @1 :List(VersionEntry);
 }
 
-# The receiver's version vector after applying a batch.
+# The receiver's version vector after applying a batch or a snapshot chunk.
 struct Ack {
   database @0 :Text;
   versionVector @1 :List(VersionEntry);
+  snapshotChunk @2 :UInt32;      # 0: answers an OpBatch; n > 0: answers Snapshot chunk n - 1
 }
 
 enum ErrorCode {
@@ -107,4 +111,38 @@ struct Error {
 # Keepalive; needs no answer.
 struct Ping {
   nonce @0 :UInt64;
+}
+
+# One chunk of a snapshot (docs/protocol.md §5a): the sender's materialized
+# record states at one consistent point, which cover every operation of the
+# prefixes in versionVector (of the requester's collections). Sent instead of
+# operations the sender no longer has (its log was compacted).
+struct Snapshot {
+  database @0 :Text;
+  versionVector @1 :List(VersionEntry);  # the point: same in every chunk of one snapshot
+  chunk @2 :UInt32;                      # 0, 1, 2, ... within the snapshot
+  last @3 :Bool;                         # no chunk follows this one
+  indexes @4 :List(IndexDeclaration);    # chunk 0 only
+  union {
+    entries @5 :List(SnapshotEntry);
+    compressed @6 :Compressed;           # zstd of an EntryList message
+  }
+}
+
+struct SnapshotEntry {
+  collection @0 :Text;
+  record @1 :V.Id128;
+  state @2 :Data;                # a RecordState message (schema/record.capnp), packed
+}
+
+# The state of an index declaration (create_index/drop_index: later wins).
+struct IndexDeclaration {
+  collection @0 :Text;
+  field @1 :Text;
+  created @2 :V.Timestamp;       # zero: never created
+  dropped @3 :V.Timestamp;       # zero: never dropped
+}
+
+struct EntryList {
+  entries @0 :List(SnapshotEntry);
 }

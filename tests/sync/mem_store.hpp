@@ -1,10 +1,13 @@
-// An in-memory sync_store over blaze::replica, for the sync tests: per origin
-// the operations held (seq -> encoding); the version vector is the
-// contiguous prefix held, or for a store with a collection filter, the
-// prefix covered (held or vouched for by the peer as outside the filter).
+// An in-memory sync_store for the sync tests: per origin the operations held
+// (seq -> encoding) above the compaction point base(); the version vector is
+// base plus the contiguous run held after it, or for a store with a
+// collection filter, at least the prefix covered (held or vouched for by the
+// peer as outside the filter). Snapshots are staged per peer and joined into
+// the states when complete, as storage does (storage/store.hpp).
 #pragma once
 
 #include "core/codec.hpp"
+#include "core/record.hpp"
 #include "core/replica.hpp"
 #include "core/sync_session.hpp"
 #include "core/write.hpp"
@@ -15,6 +18,50 @@
 #include <vector>
 
 namespace blaze::test {
+
+/// Record and index states with the replica's reading interface, which can
+/// also take states from a snapshot (a replica only applies operations).
+/// No dedup by dot: the store applies each operation once.
+class state_model {
+public:
+  using record_key = replica::record_key;
+  using index_key = replica::index_key;
+
+  void apply(const operation& op) {
+    switch (op.k) {
+      case operation::kind::upsert:
+      case operation::kind::remove_record: blaze::apply(records_[{op.collection, op.record}], op); break;
+      case operation::kind::create_index:
+      case operation::kind::drop_index: indexes_[{op.collection, op.index_field}].apply(op); break;
+    }
+  }
+  /// Joins a state held up to `theirs` into ours (held up to `mine`).
+  void merge(const record_key& k, const record_state& st, const version_vector& mine, const version_vector& theirs) {
+    blaze::merge(records_[k], st, &mine, &theirs);
+  }
+  void merge(const index_key& k, const index_state& st) { indexes_[k].merge(st); }
+
+  const record_state* find(const std::string& collection, const record_id& id) const {
+    auto it = records_.find({collection, id});
+    return it == records_.end() ? nullptr : &it->second;
+  }
+  const std::map<record_key, record_state>& records() const { return records_; }
+  const std::map<index_key, index_state>& indexes() const { return indexes_; }
+  /// replica::digest() of the same states.
+  uint64_t digest() const {
+    const uint64_t seed = fnv1a("blaze");
+    uint64_t h = seed;
+    for (auto& [k, r] : records_)
+      h += digest_record(seed, k.first, k.second, r);
+    for (auto& [k, s] : indexes_)
+      h += digest_index(seed, k.first, k.second, s);
+    return h;
+  }
+
+private:
+  std::map<record_key, record_state> records_;
+  std::map<index_key, index_state> indexes_;
+};
 
 class mem_store : public sync::sync_store {
 public:
@@ -28,12 +75,15 @@ public:
   version_vector versions() const override {
     version_vector vv;
     for (auto& [o, m] : held_)
-      vv.set(o, std::max(prefix(o), covered_.get(o)));
-    for (auto& [o, s] : covered_.entries())
-      if (s > vv.get(o))
-        vv.set(o, s);
+      vv.set(o, prefix(o));
+    for (auto& [o, b] : base_.entries())
+      if (b > vv.get(o))
+        vv.set(o, b);
+    vv.merge(covered_);
     return vv;
   }
+
+  version_vector base() const override { return base_; }
 
   chunk ops_after(const version_vector& have, const std::vector<std::string>& collections,
                   size_t max_bytes) const override {
@@ -41,8 +91,8 @@ public:
     size_t bytes = 0;
     for (auto& [o, m] : held_) {
       uint64_t from = have.get(o), last = prefix(o);
-      if (from >= last)
-        continue;
+      if (from >= last || from < base_.get(o))
+        continue;  // nothing due, or compacted away (the session sends a snapshot first)
       uint64_t through = from;
       for (uint64_t s = from + 1; s <= last; ++s) {
         auto& e = m.at(s);
@@ -68,7 +118,7 @@ public:
       return i->second.bytes == bytes ? outcome::duplicate : outcome::refused;
     uint64_t have = versions().get(op.id.origin);
     if (op.id.seq <= have)
-      return outcome::duplicate;  // covered: outside this store's filter
+      return outcome::duplicate;  // covered: outside this store's filter, or compacted
     if (filter_.empty() && op.id.seq != have + 1)
       return outcome::gap;
     if (!filter_.empty() && !matches(filter_, op.collection))
@@ -86,42 +136,158 @@ public:
       covered_.set(rg.origin, rg.through);
   }
 
+  class source final : public snapshot_source {
+  public:
+    const version_vector& versions() const override { return versions_; }
+    std::vector<sync::index_decl> indexes() const override { return indexes_; }
+    part next(size_t max_bytes) override {
+      part p;
+      size_t bytes = 0;
+      while (pos_ < entries_.size() && (p.entries.empty() || bytes < max_bytes)) {
+        bytes += entries_[pos_].state.size();
+        p.entries.push_back(entries_[pos_++]);
+      }
+      p.last = pos_ >= entries_.size();
+      return p;
+    }
+
+  private:
+    friend class mem_store;
+    version_vector versions_;
+    std::vector<sync::index_decl> indexes_;
+    std::vector<sync::snapshot_entry> entries_;
+    size_t pos_ = 0;
+  };
+
+  std::unique_ptr<snapshot_source> snapshot(const std::vector<std::string>& collections) const override {
+    ++snapshots_read;
+    auto s = std::make_unique<source>();
+    s->versions_ = versions();
+    for (auto& [k, st] : r.indexes())
+      if (matches(collections, k.first))
+        s->indexes_.push_back({k.first, k.second, st.created, st.dropped});
+    for (auto& [k, st] : r.records())
+      if (matches(collections, k.first))
+        s->entries_.push_back({k.first, k.second, encode(st)});
+    return s;
+  }
+
+  bool stage_snapshot(const node_id& peer, const sync::snapshot& c) override {
+    auto& st = staged_[peer];
+    if (!(st.versions == c.versions))
+      st = staging{c.versions, {}, {}};
+    for (auto& e : c.entries) {
+      auto rs = decode_record(e.state);
+      if (!rs)
+        return false;
+      blaze::merge(st.records[{e.collection, e.record}], *rs);
+    }
+    for (auto& d : c.indexes)
+      st.indexes[{d.collection, d.field}].merge(index_state{d.created, d.dropped});
+    ++chunks_staged;
+    return true;
+  }
+
+  bool finish_snapshot(const node_id& peer, const version_vector& v) override {
+    auto it = staged_.find(peer);
+    if (it == staged_.end() || !(it->second.versions == v))
+      return false;
+    auto mine = versions();
+    for (auto& [k, st] : it->second.records)
+      r.merge(k, st, mine, v);
+    for (auto& [k, st] : it->second.indexes)
+      r.merge(k, st);
+    staged_.erase(it);
+    for (auto& [o, s] : v.entries())
+      if (s > mine.get(o)) {
+        // operations (mine, s] are in the states, not in the log
+        base_.set(o, std::max(base_.get(o), s));
+        drop_through(o, s);
+      }
+    if (!filter_.empty())
+      covered_.merge(v);
+    ++snapshots_joined;
+    return true;
+  }
+
+  /// Folds the log into the states up to `upto` (never past versions()):
+  /// drops those operations; base() rises. Returns how many were dropped.
+  size_t compact(const version_vector& upto) {
+    size_t n = 0;
+    auto mine = versions();
+    for (auto& [o, s] : mine.entries()) {
+      uint64_t b = std::min(upto.get(o), s);
+      if (b > base_.get(o)) {
+        base_.set(o, b);
+        n += drop_through(o, b);
+      }
+    }
+    return n;
+  }
+
   /// A local operation (the next seq of its origin).
   void commit(const operation& op) {
     r.apply(op);
     held_[op.id.origin][op.id.seq] = {encode(op), op.collection};
   }
 
+  /// Operations of `o` in the log.
   size_t held(const node_id& o) const {
     auto i = held_.find(o);
     return i == held_.end() ? 0 : i->second.size();
   }
+  /// Operation bytes of `o` in the log, in seq order (for references).
+  std::vector<std::string> log_of(const node_id& o) const {
+    std::vector<std::string> out;
+    if (auto i = held_.find(o); i != held_.end())
+      for (auto& [s, e] : i->second)
+        out.push_back(e.bytes);
+    return out;
+  }
 
-  replica r;
+  state_model r;
   uint64_t applied = 0;
+  mutable uint64_t snapshots_read = 0;
+  uint64_t chunks_staged = 0;
+  uint64_t snapshots_joined = 0;
 
 private:
+  struct staging {
+    version_vector versions;
+    std::map<replica::record_key, record_state> records;
+    std::map<replica::index_key, index_state> indexes;
+  };
+
   static bool matches(const std::vector<std::string>& f, const std::string& c) {
     return f.empty() || std::find(f.begin(), f.end(), c) != f.end();
   }
+  /// base(o) and then the contiguous run of held seqs after it.
   uint64_t prefix(const node_id& o) const {
+    uint64_t n = base_.get(o);
+    auto i = held_.find(o);
+    if (i == held_.end())
+      return n;
+    if (filter_.empty())
+      return n + i->second.size();  // apply() and compaction keep an unfiltered log contiguous after base
+    for (auto it = i->second.upper_bound(n); it != i->second.end() && it->first == n + 1; ++it)
+      n = it->first;
+    return n;
+  }
+  size_t drop_through(const node_id& o, uint64_t s) {
     auto i = held_.find(o);
     if (i == held_.end())
       return 0;
-    if (filter_.empty())
-      return i->second.size();  // apply() keeps an unfiltered store contiguous
-    uint64_t n = 0;
-    for (auto& [s, e] : i->second) {
-      if (s != n + 1)
-        break;
-      n = s;
-    }
+    auto end = i->second.upper_bound(s);
+    size_t n = static_cast<size_t>(std::distance(i->second.begin(), end));
+    i->second.erase(i->second.begin(), end);
     return n;
   }
 
   std::vector<std::string> filter_;
   std::map<node_id, std::map<uint64_t, entry>> held_;
   version_vector covered_;
+  version_vector base_;
+  std::map<node_id, staging> staged_;
 };
 
 } // namespace blaze::test

@@ -12,6 +12,11 @@
 // seeds one device syncs collection "d" only (partial sync): it must hold
 // exactly the "d" operations, with every other operation covered.
 //
+// Compaction: replicas fold random prefixes of their logs into the records
+// (the relay more often); a peer behind the compaction point catches up from
+// a snapshot and then the log. In half of the seeds the last device joins
+// late (it writes offline first), typically after the relay compacted.
+//
 // Every message goes through the wire codec (encode/decode_envelope).
 //
 // Environment:
@@ -72,7 +77,7 @@ int64_t random_delta(std::mt19937_64& rng) {
   }
 }
 
-blaze::write random_write(std::mt19937_64& rng, const replica& r, const std::vector<std::string>& only) {
+blaze::write random_write(std::mt19937_64& rng, const test::state_model& r, const std::vector<std::string>& only) {
   blaze::write w;
   w.collection = collections[rng() % collections.size()];
   if (!only.empty())
@@ -179,6 +184,8 @@ struct params {
   unsigned crash_per_mille = 0;
   unsigned stale_per_mille = 0;
   unsigned dup_per_mille = 0;
+  unsigned compact_per_mille = 0;  // per node and step (the relay: 4x)
+  uint64_t late_join = 0;          // ms: the last device's link is down until then (0: no late joiner)
   uint64_t max_delay = 0;
   uint64_t max_partition = 0;
   size_t max_batch = 0;
@@ -199,6 +206,9 @@ public:
     p_.max_partition = 10 + rng_() % 1500;
     p_.max_batch = 100 + rng_() % 2000;
     p_.window = p_.max_batch + rng_() % 6000;
+    p_.compact_per_mille = rng_() % 4;
+    if (rng_() % 2 == 0)
+      p_.late_join = p_.fault_until / 2 + rng_() % (p_.fault_until / 2 + 1000);
     // in a third of the seeds device 1 syncs collection "d" only
     bool partial = rng_() % 3 == 0;
     for (size_t i = 0; i <= p_.devices; ++i) {
@@ -213,6 +223,8 @@ public:
       links_.back()->device = d;
       make_sessions(*links_.back());
     }
+    if (p_.late_join)
+      links_.back()->down_until = p_.late_join;
   }
 
   /// Runs the faulty phase, then to quiescence; "" or what went wrong.
@@ -249,12 +261,17 @@ public:
     os << p_.devices << " devices, faults until " << p_.fault_until << " ms, write/break/crash/stale/dup "
        << p_.write_per_mille << "/" << p_.break_per_mille << "/" << p_.crash_per_mille << "/"
        << p_.stale_per_mille << "/" << p_.dup_per_mille << " per mille, batch " << p_.max_batch
-       << " B, window " << p_.window << (nodes_[1]->filter.empty() ? "" : ", device 1 partial (d)") << " B; " << writes_ << " writes, " << breaks_ << " link breaks, "
-       << crashes_ << " crashes, " << stale_ << " stale deliveries";
+       << " B, window " << p_.window << (nodes_[1]->filter.empty() ? "" : ", device 1 partial (d)")
+       << ", compact " << p_.compact_per_mille << " per mille";
+    if (p_.late_join)
+      os << ", device " << p_.devices << " joins at " << p_.late_join << " ms";
+    os << "; " << writes_ << " writes, " << breaks_ << " link breaks, " << crashes_ << " crashes, " << stale_
+       << " stale deliveries, " << compactions_ << " compactions (" << compacted_ << " ops), " << snapshots_
+       << " snapshots joined";
     return os.str();
   }
 
-  uint64_t writes_ = 0, breaks_ = 0, crashes_ = 0, stale_ = 0;
+  uint64_t writes_ = 0, breaks_ = 0, crashes_ = 0, stale_ = 0, compactions_ = 0, compacted_ = 0, snapshots_ = 0;
 
 private:
   void make_sessions(sim_link& l) {
@@ -338,9 +355,10 @@ private:
       return "decode of a sent envelope failed: " + e.error().to_string();
     auto& s = to_rel ? *l.rel : *l.dev;
     size_t n = to_rel ? 0 : l.device;
-    uint64_t before = s.applied_ops();
+    uint64_t before = s.applied_ops(), snaps = s.applied_snapshots();
     enqueue(l, !to_rel, s.on_message(*e), t);
-    if (s.applied_ops() != before)
+    snapshots_ += s.applied_snapshots() - snaps;
+    if (s.applied_ops() != before || s.applied_snapshots() != snaps)
       notify(n, &s, t);
     return "";
   }
@@ -360,9 +378,23 @@ private:
     }
     ++node.seq;
     ++writes_;
+    log_.push_back(*op);
     node.store.commit(*op);
     notify(n, nullptr, t);
     return "";
+  }
+
+  /// Folds a random prefix of node n's log (per origin, up to everything it
+  /// holds, ignoring what peers acknowledged) into its records.
+  void compact(size_t n, uint64_t t) {
+    auto& node = *nodes_[n];
+    version_vector upto;
+    auto held = node.store.versions();
+    for (auto& [o, seq] : held.entries())
+      upto.set(o, rng_() % 3 == 0 ? seq : rng_() % (seq + 1));
+    ++compactions_;
+    compacted_ += node.store.compact(upto);
+    notify(n, nullptr, t);  // peers behind the new base need a snapshot
   }
 
   std::string step(uint64_t t, bool faults) {
@@ -373,6 +405,9 @@ private:
         if (rng_() % 1000 < p_.write_per_mille)
           if (auto e = write(n, t); !e.empty())
             return e;
+      for (size_t n = 0; n < nodes_.size(); ++n)
+        if (rng_() % 1000 < p_.compact_per_mille * (n == 0 ? 4 : 1))
+          compact(n, t);
       for (size_t n = 0; n < nodes_.size(); ++n)
         if (rng_() % 1000 < p_.crash_per_mille) {
           // crash-restart: the node's sessions are lost, its store is kept
@@ -442,20 +477,10 @@ private:
     version_vector all;
     for (auto& n : nodes_)
       all.set(n->id, n->seq);
-    // the reference applies every origin's log from its own store
-    for (auto& n : nodes_) {
-      version_vector none;
-      auto c = n->store.ops_after(none, {}, std::numeric_limits<size_t>::max());
-      for (auto& b : c.ops) {
-        auto op = decode_operation(b);
-        if (!op)
-          return "stored op does not decode";
-        if (op->id.origin == n->id) {
-          reference.apply(*op);
-          if (op->collection == "d")
-            reference_d.apply(*op);
-        }
-      }
+    for (auto& op : log_) {
+      reference.apply(op);
+      if (op.collection == "d")
+        reference_d.apply(op);
     }
     for (auto& n : nodes_) {
       auto have = n->store.versions();
@@ -481,6 +506,7 @@ private:
 
   std::mt19937_64 rng_;
   std::string violation_;
+  std::vector<operation> log_;  // every operation written, for the reference
   params p_;
   std::vector<std::unique_ptr<sim_node>> nodes_;
   std::vector<std::unique_ptr<sim_link>> links_;
@@ -503,7 +529,7 @@ std::vector<uint64_t> seeds() {
 BOOST_AUTO_TEST_CASE(devices_converge_through_a_relay_under_faults) {
   auto all = seeds();
   int failures = 0;
-  uint64_t writes = 0, breaks = 0, crashes = 0, stale = 0;
+  uint64_t writes = 0, breaks = 0, crashes = 0, stale = 0, compactions = 0, snapshots = 0;
   auto start = std::chrono::steady_clock::now();
   for (uint64_t seed : all) {
     world w(seed);
@@ -512,6 +538,8 @@ BOOST_AUTO_TEST_CASE(devices_converge_through_a_relay_under_faults) {
     breaks += w.breaks_;
     crashes += w.crashes_;
     stale += w.stale_;
+    compactions += w.compactions_;
+    snapshots += w.snapshots_;
     if (!what.empty()) {
       ++failures;
       if (failures <= 10)
@@ -524,7 +552,12 @@ BOOST_AUTO_TEST_CASE(devices_converge_through_a_relay_under_faults) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   BOOST_TEST(failures == 0, failures << " of " << all.size() << " seeds fail");
   BOOST_TEST(writes > all.size());  // the simulation did write
+  if (all.size() >= 100) {
+    BOOST_TEST(compactions > all.size() / 2);
+    BOOST_TEST(snapshots > all.size() / 4);  // replicas behind a compaction caught up from snapshots
+  }
   BOOST_TEST_MESSAGE(all.size() << " seeds in " << secs << " s: " << writes << " writes, " << breaks
                                 << " link breaks, " << crashes << " crashes, " << stale
-                                << " stale deliveries");
+                                << " stale deliveries, " << compactions << " compactions, " << snapshots
+                                << " snapshots joined");
 }

@@ -612,3 +612,368 @@ BOOST_AUTO_TEST_CASE(framing) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---- compaction and snapshots (docs/protocol.md §5a) ------------------------
+
+BOOST_AUTO_TEST_SUITE(snapshots)
+
+namespace {
+
+using machine::open_pair;
+
+/// Records with counters, sets and deletes from origin `o` (seq first..),
+/// plus an index declaration: states a snapshot must carry exactly.
+void fill_rich(mem_store& s, node_id o, uint64_t n, uint64_t first = 1, std::string coll = "c") {
+  for (uint64_t i = first; i < first + n; ++i) {
+    auto op = test::upsert(o, i, (2000 + i) << 16, test::rec(1 + i % 7), coll);
+    test::with_set(op, "f", value{std::string(30, static_cast<char>('a' + i % 26))});
+    test::with_increment(op, "n", i % 2 ? std::numeric_limits<int64_t>::max() : -3);
+    test::with_add(op, "tags", value{static_cast<int64_t>(i % 3)});
+    if (i % 11 == 0)
+      op = test::remove_record(o, i, (2000 + i) << 16, {}, test::rec(1 + i % 7), coll);
+    if (i % 13 == 0) {
+      op = test::upsert(o, i, (2000 + i) << 16, {}, coll);
+      op.k = operation::kind::create_index;
+      op.index_field = "f";
+    }
+    s.commit(op);
+  }
+}
+
+template <class T> std::vector<T> all_of(const std::vector<envelope>& v) {
+  std::vector<T> out;
+  for (auto& e : v)
+    if (auto* m = std::get_if<T>(&e.msg))
+      out.push_back(*m);
+  return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_peer_behind_the_compaction_point_gets_a_snapshot_then_the_log) {
+  mem_store sa, sb;
+  fill_rich(sa, A, 80);
+  fill(sa, C, 10);
+  version_vector upto;
+  upto.set(A, 50);  // A keeps 51..80 of its own log, and all of C's
+  BOOST_TEST(sa.compact(upto) == 50u);
+  BOOST_TEST(sa.base().get(A) == 50u);
+  BOOST_TEST(sa.versions().get(A) == 80u);  // compaction changes no versions
+  auto oa = opts(A, true);
+  oa.max_batch_bytes = 300;
+  session a(sa, oa), b(sb, opts(B, false));
+  duplex l{a, b};
+  l.start();
+  l.run();
+  auto snaps = all_of<snapshot>(l.seen_by_b);
+  BOOST_REQUIRE(snaps.size() > 1u);  // chunked by size
+  for (size_t i = 0; i < snaps.size(); ++i) {
+    BOOST_TEST(snaps[i].chunk == i);
+    BOOST_TEST(snaps[i].last == (i + 1 == snaps.size()));
+    BOOST_TEST((snaps[i].versions == sa.versions()));
+    BOOST_TEST(snaps[i].indexes.empty() == (i != 0));  // declarations in chunk 0
+  }
+  // the snapshot comes first; the log after its point follows: nothing of A
+  // is sent as operations (the snapshot covered all 80), nothing of C either
+  size_t first_batch = l.seen_by_b.size(), last_chunk = 0;
+  for (size_t i = 0; i < l.seen_by_b.size(); ++i) {
+    if (std::holds_alternative<op_batch>(l.seen_by_b[i].msg))
+      first_batch = std::min(first_batch, i);
+    if (std::holds_alternative<snapshot>(l.seen_by_b[i].msg))
+      last_chunk = i;
+  }
+  BOOST_TEST(last_chunk < first_batch);
+  BOOST_TEST(a.sent_ops() == 0u);
+  BOOST_TEST(a.sent_snapshots() == 1u);
+  BOOST_TEST(b.applied_snapshots() == 1u);
+  BOOST_TEST(sb.r.digest() == sa.r.digest());
+  BOOST_TEST((sb.versions() == sa.versions()));
+  // the receiver cannot serve what it skipped from its log: its base rises
+  BOOST_TEST(sb.base().get(A) == 80u);
+  BOOST_TEST(sb.base().get(C) == 10u);
+  BOOST_TEST(sb.held(A) == 0u);
+  BOOST_TEST(a.in_flight() == 0u);
+  BOOST_TEST(b.peer_caught_up());
+  // every chunk was acknowledged by number
+  size_t chunk_acks = 0;
+  for (auto& k : all_of<ack>(l.seen_by_a))
+    chunk_acks += k.snapshot_chunk != 0;
+  BOOST_TEST(chunk_acks == snaps.size());
+
+  // live: new operations arrive as batches, no snapshot again
+  fill(sa, A, 2, 40, "c", 81);
+  l.push(l.to_b, a.on_local_commit(), a);
+  l.run();
+  BOOST_TEST(a.sent_snapshots() == 1u);
+  BOOST_TEST(sb.versions().get(A) == 82u);
+  BOOST_TEST(sb.r.digest() == sa.r.digest());
+}
+
+BOOST_AUTO_TEST_CASE(no_snapshot_when_the_peer_holds_what_was_compacted) {
+  mem_store sa, sb;
+  fill(sa, A, 30);
+  session a(sa, opts(A, true)), b(sb, opts(B, false));
+  duplex l{a, b};
+  l.start();
+  l.run();
+  BOOST_REQUIRE(sb.versions().get(A) == 30u);
+  sa.compact(sa.versions());
+  l.disconnect();
+  l.start();
+  l.run();
+  BOOST_TEST(a.sent_snapshots() == 0u);
+  BOOST_TEST(sa.snapshots_read == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_receiver_keeps_and_then_pushes_its_unsynced_writes) {
+  mem_store sa, sb;
+  fill_rich(sa, A, 40);
+  sa.compact(sa.versions());
+  fill_rich(sb, B, 25, 1, "c");  // B's own offline writes, on the same records
+  auto before = sb.r.digest();
+  session a(sa, opts(A, true)), b(sb, opts(B, false));
+  duplex l{a, b};
+  l.start();
+  l.run();
+  BOOST_TEST(b.applied_snapshots() == 1u);
+  BOOST_TEST(sb.r.digest() != before);
+  // B's writes stay in its log (its own origin is not skipped) and reach A
+  BOOST_TEST(sb.held(B) == 25u);
+  BOOST_TEST(sb.base().get(B) == 0u);
+  BOOST_TEST(sa.versions().get(B) == 25u);
+  BOOST_TEST(sa.r.digest() == sb.r.digest());
+  // the reference: every operation applied to one replica
+  mem_store ref;
+  fill_rich(ref, A, 40);
+  fill_rich(ref, B, 25, 1, "c");
+  BOOST_TEST(ref.r.digest() == sa.r.digest());
+}
+
+BOOST_AUTO_TEST_CASE(a_disconnect_mid_snapshot_restarts_it) {
+  mem_store sa, sb;
+  fill_rich(sa, A, 60);
+  sa.compact(sa.versions());
+  auto oa = opts(A, true);
+  oa.max_batch_bytes = 200;
+  session a(sa, oa), b(sb, opts(B, false));
+  duplex l{a, b};
+  l.start();
+  // deliver the handshake and a few chunks, then the connection drops
+  size_t chunks = 0;
+  for (int i = 0; i < 200 && chunks < 3; ++i) {
+    if (!l.to_b.empty() && std::holds_alternative<snapshot>(duplex::unframe(l.to_b.front()).msg))
+      ++chunks;
+    if (!(l.step_b() | l.step_a()))
+      break;
+  }
+  BOOST_REQUIRE(chunks == 3u);
+  BOOST_TEST(b.applied_snapshots() == 0u);
+  BOOST_TEST(sb.versions().get(A) == 0u);  // nothing joined before the last chunk
+  BOOST_TEST(sb.r.records().empty());
+  l.disconnect();
+  l.start();
+  l.run();
+  BOOST_TEST(a.sent_snapshots() == 2u);  // restarted from chunk 0 on the new connection
+  BOOST_TEST(sa.snapshots_read == 2u);
+  BOOST_TEST(b.applied_snapshots() == 1u);
+  BOOST_TEST(sb.r.digest() == sa.r.digest());
+  BOOST_TEST((sb.versions() == sa.versions()));
+}
+
+BOOST_AUTO_TEST_CASE(duplicated_reordered_and_stale_chunks_are_harmless) {
+  mem_store sa;
+  fill_rich(sa, A, 60);
+  sa.compact(sa.versions());
+  auto src = sa.snapshot({});
+  std::vector<snapshot> chunks;
+  for (uint32_t i = 0;; ++i) {
+    auto part = src->next(250);
+    chunks.push_back({"db", src->versions(), i, part.last, i == 0 ? src->indexes() : std::vector<index_decl>{},
+                      part.entries});
+    if (part.last)
+      break;
+  }
+  BOOST_REQUIRE(chunks.size() >= 4u);
+  // an older snapshot of the same peer (fewer operations)
+  mem_store older;
+  fill_rich(older, A, 20);
+  auto osrc = older.snapshot({});
+  auto opart = osrc->next(250);
+  snapshot stale{"db", osrc->versions(), 0, false, osrc->indexes(), opart.entries};
+
+  open_pair p;
+  auto deliver = [&](const snapshot& c) {
+    auto out = p.b.on_message(envelope{protocol_version, c});
+    BOOST_REQUIRE_EQUAL(out.size(), 1u);
+    auto& k = std::get<ack>(out[0].msg);
+    BOOST_TEST(k.snapshot_chunk == c.chunk + 1);  // every chunk is acknowledged
+    return k;
+  };
+  // the last chunk first, then duplicates, a stale chunk in the middle
+  deliver(chunks.back());
+  deliver(chunks[1]);
+  deliver(chunks[1]);
+  deliver(chunks[0]);
+  deliver(stale);  // older than the snapshot being received: ignored
+  BOOST_TEST(p.b.applied_snapshots() == 0u);
+  for (size_t i = 2; i + 1 < chunks.size(); ++i)
+    deliver(chunks[i]);
+  BOOST_TEST(p.b.applied_snapshots() == 1u);
+  BOOST_TEST(p.sb.r.digest() == sa.r.digest());
+  // after it was joined, any copy brings nothing and changes nothing
+  auto d = p.sb.r.digest();
+  auto k = deliver(chunks[2]);
+  deliver(stale);
+  BOOST_TEST(p.b.applied_snapshots() == 1u);
+  BOOST_TEST(p.sb.r.digest() == d);
+  BOOST_TEST(k.versions.get(A) == 60u);
+  BOOST_TEST(p.b.is_open());
+}
+
+BOOST_AUTO_TEST_CASE(a_partial_replica_gets_its_collections_only) {
+  mem_store sa, sb({"d"});
+  fill_rich(sa, A, 30, 1, "c");
+  fill_rich(sa, A, 20, 31, "d");
+  fill_rich(sa, C, 10, 1, "c");
+  sa.compact(sa.versions());
+  auto ob = opts(B, false);
+  ob.collections = {"d"};
+  session a(sa, opts(A, true)), b(sb, ob);
+  duplex l{a, b};
+  l.start();
+  l.run();
+  BOOST_TEST(b.applied_snapshots() == 1u);
+  for (auto& s : all_of<snapshot>(l.seen_by_b)) {
+    for (auto& e : s.entries)
+      BOOST_TEST(e.collection == "d");
+    for (auto& i : s.indexes)
+      BOOST_TEST(i.collection == "d");
+  }
+  for (auto& [k, st] : sb.r.records())
+    BOOST_TEST(k.first == "d");
+  BOOST_TEST(!sb.r.records().empty());
+  BOOST_TEST((sb.versions() == sa.versions()));  // covered for its filter
+  mem_store ref;
+  fill_rich(ref, A, 20, 31, "d");
+  BOOST_TEST(ref.r.digest() == sb.r.digest());
+}
+
+BOOST_AUTO_TEST_CASE(refusals) {
+  auto expect_error = [](const std::vector<envelope>& out, error_code code) {
+    BOOST_REQUIRE(!out.empty());
+    BOOST_REQUIRE(std::holds_alternative<error>(out.back().msg));
+    BOOST_TEST(std::get<error>(out.back().msg).code == code);
+  };
+  mem_store src;
+  fill_rich(src, A, 10);
+  auto entries = src.snapshot({})->next(1 << 20).entries;
+  version_vector vv = src.versions();
+  {  // a peer that does not accept snapshots is refused when it would need one
+    mem_store sa, sb;
+    fill(sa, A, 5);
+    sa.compact(sa.versions());
+    auto ob = opts(B, false);
+    ob.snapshots = false;
+    session a(sa, opts(A, true)), b(sb, ob);
+    duplex l{a, b};
+    l.start();
+    l.run();
+    BOOST_TEST(a.is_closed());
+    BOOST_TEST(a.last_error().code == error_code::refused);
+    BOOST_TEST(sb.versions().get(A) == 0u);
+  }
+  {  // ... and such a side refuses a Snapshot as unexpected
+    mem_store sb;
+    auto ob = opts(B, false);
+    ob.snapshots = false;
+    session b(sb, ob);
+    b.start();
+    b.on_message(envelope{protocol_version, hello{A, "db", true}});
+    expect_error(b.on_message(envelope{protocol_version, snapshot{"db", vv, 0, true, {}, entries}}),
+                 error_code::unexpected);
+  }
+  {  // a state that does not decode
+    open_pair p;
+    auto bad = entries;
+    bad[0].state = "garbage";
+    expect_error(p.b.on_message(envelope{protocol_version, snapshot{"db", vv, 0, true, {}, bad}}),
+                 error_code::corrupt);
+    BOOST_TEST(p.sb.r.records().empty());
+    BOOST_TEST(p.sb.chunks_staged == 0u);
+  }
+  {  // records or indexes of collections a partial replica does not sync
+    mem_store sb({"d"});
+    auto ob = opts(B, false);
+    ob.collections = {"d"};
+    session b(sb, ob);
+    b.start();
+    b.on_message(envelope{protocol_version, hello{A, "db", true}});
+    expect_error(b.on_message(envelope{protocol_version, snapshot{"db", vv, 0, true, {}, entries}}),
+                 error_code::refused);
+    BOOST_TEST(sb.chunks_staged == 0u);
+  }
+  {  // before the handshake, and for another database
+    mem_store sb;
+    session b(sb, opts(B, false));
+    b.start();
+    expect_error(b.on_message(envelope{protocol_version, snapshot{"db", vv, 0, true, {}, entries}}),
+                 error_code::unexpected);
+    open_pair p;
+    expect_error(p.b.on_message(envelope{protocol_version, snapshot{"other", vv, 0, true, {}, entries}}),
+                 error_code::unknown_database);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(snapshot_chunks_count_in_the_window) {
+  mem_store sa, sb;
+  fill_rich(sa, A, 120);
+  sa.compact(sa.versions());
+  auto oa = opts(A, true);
+  oa.max_batch_bytes = 300;
+  oa.window_bytes = 1000;
+  session a(sa, oa), b(sb, opts(B, false));
+  duplex l{a, b};
+  l.start();
+  BOOST_TEST(l.step_b());  // Hello
+  BOOST_TEST(l.step_a());  // Welcome
+  BOOST_TEST(l.step_a());  // B's SyncRequest: A sends chunks up to the window
+  size_t chunks = 0;
+  for (auto& f : l.to_b)
+    chunks += std::holds_alternative<snapshot>(duplex::unframe(f).msg);
+  BOOST_TEST(chunks >= 2u);
+  BOOST_TEST(chunks <= 5u);
+  BOOST_TEST(a.in_flight() >= 1000u);
+  BOOST_TEST(a.sending_snapshot());
+  BOOST_TEST(a.on_local_commit().empty());  // paused
+  l.run();
+  BOOST_TEST(!a.sending_snapshot());
+  BOOST_TEST(a.in_flight() == 0u);
+  BOOST_TEST(sb.r.digest() == sa.r.digest());
+}
+
+BOOST_AUTO_TEST_CASE(snapshot_codec_round_trips) {
+  mem_store s;
+  fill_rich(s, A, 40);
+  auto src = s.snapshot({});
+  auto part = src->next(1 << 20);
+  BOOST_REQUIRE(part.last);
+  BOOST_REQUIRE(!src->indexes().empty());
+  std::vector<message> all = {
+    snapshot{"db", s.versions(), 0, true, src->indexes(), part.entries},
+    snapshot{"db", {}, 7, false, {}, {}},
+    ack{"db", s.versions(), 3},
+    hello{A, "db", true, false},
+    welcome{B, "db", false, true}};
+  for (auto& m : all)
+    for (bool z : {false, true}) {
+      envelope e{protocol_version, m};
+      auto d = decode_envelope(encode(e, z));
+      BOOST_REQUIRE_MESSAGE(d.ok(), kind_name(m) << ": " << (d.ok() ? "" : d.error().to_string()));
+      BOOST_TEST((*d == e), kind_name(m));
+    }
+  envelope big{protocol_version, all[0]};
+  BOOST_TEST(encode(big, true).size() * 2 < encode(big, false).size());  // zstd like batches
+  BOOST_TEST(std::string(kind_name(all[0])) == "Snapshot");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
