@@ -25,6 +25,11 @@ const std::string meta_index = "index/";   // ‖ index prefix -> 4 x u64 (creat
 const std::string meta_format = "format";  // storage format version
 const std::string meta_durability = "durability";  // "sync" or "buffered"
 const std::string meta_partial = "partial";  // collections of a partial replica, '\n'-separated
+const std::string meta_base = "base/";     // ‖ origin (16 bytes) -> u64: compaction point
+const std::string meta_peer = "peer/";     // ‖ node id (16 bytes) -> vector the peer acknowledged
+const std::string meta_stage = "stage/";   // ‖ peer (16 bytes) ‖ 'p' -> the staged snapshot's point
+                                           //                   ‖ 'r' ‖ record key -> staged state
+                                           //                   ‖ 'i' ‖ index prefix -> staged declaration
 constexpr uint64_t format_version = 1;
 
 status io(const rocksdb::Status& s, const std::string& what) {
@@ -53,7 +58,111 @@ bool starts_with(const rocksdb::Slice& s, const std::string& prefix) {
   return s.size() >= prefix.size() && std::memcmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
+id128 id_at(const char* p) { return {keys::read_u64(p), keys::read_u64(p + 8)}; }
+
+// A version vector in meta: (origin 16 bytes, seq u64) per entry.
+std::string vv_bytes(const version_vector& vv) {
+  std::string s;
+  for (auto& [o, seq] : vv.entries()) {
+    s += id_bytes(o);
+    keys::append_u64(s, seq);
+  }
+  return s;
+}
+std::optional<version_vector> vv_of(std::string_view b) {
+  if (b.size() % 24 != 0)
+    return std::nullopt;
+  version_vector vv;
+  for (size_t i = 0; i < b.size(); i += 24)
+    vv.set(id_at(b.data() + i), keys::read_u64(b.data() + i + 16));
+  return vv;
+}
+
+std::string index_state_bytes(const index_state& is) {
+  std::string v;
+  keys::append_u64(v, is.created.counter);
+  v += id_bytes(is.created.node);
+  keys::append_u64(v, is.dropped.counter);
+  v += id_bytes(is.dropped.node);
+  return v;
+}
+index_state index_state_of(const char* p) {
+  index_state is;
+  is.created = {keys::read_u64(p), id_at(p + 8)};
+  is.dropped = {keys::read_u64(p + 24), id_at(p + 32)};
+  return is;
+}
+
+// (collection, field) of an index prefix (keys::index_prefix), or nullopt.
+std::optional<std::pair<std::string, std::string>> index_key_of(std::string_view rest) {
+  if (rest.size() < 4)
+    return std::nullopt;
+  size_t cl = (uint8_t(rest[0]) << 8) | uint8_t(rest[1]);
+  if (rest.size() < 4 + cl)
+    return std::nullopt;
+  size_t fl = (uint8_t(rest[2 + cl]) << 8) | uint8_t(rest[3 + cl]);
+  if (rest.size() != 4 + cl + fl)
+    return std::nullopt;
+  return std::make_pair(std::string(rest.substr(2, cl)), std::string(rest.substr(4 + cl, fl)));
+}
+
+// (collection, id) of a record key, or nullopt.
+std::optional<std::pair<std::string, record_id>> record_key_of(std::string_view k) {
+  if (k.size() < 2)
+    return std::nullopt;
+  size_t len = (uint8_t(k[0]) << 8) | uint8_t(k[1]);
+  if (k.size() != 2 + len + 16)
+    return std::nullopt;
+  return std::make_pair(std::string(k.substr(2, len)), keys::record_id_of(k));
+}
+
+std::string stage_prefix(const node_id& peer) { return meta_stage + id_bytes(peer); }
+
+// The first key after every key starting with `prefix`.
+std::string prefix_end(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff)
+    prefix.pop_back();
+  if (!prefix.empty())
+    prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
+
+// Names in a snapshot obey the limits operations do.
+status check_names(const std::string& collection, const std::string* field, const limits& lim) {
+  if (collection.empty() || collection.size() > lim.max_collection_name)
+    return {errc::invalid_argument, "snapshot: collection name of " + std::to_string(collection.size()) +
+                                      " bytes (1 to " + std::to_string(lim.max_collection_name) + ")"};
+  if (field && (field->empty() || field->size() > lim.max_field_name))
+    return {errc::invalid_argument, "snapshot: field name of " + std::to_string(field->size()) + " bytes (1 to " +
+                                      std::to_string(lim.max_field_name) + ")"};
+  return {};
+}
+
+// Releases a RocksDB snapshot at scope exit.
+struct snapshot_guard {
+  rocksdb::DB* db;
+  const rocksdb::Snapshot* s;
+  ~snapshot_guard() { db->ReleaseSnapshot(s); }
+};
+
 } // namespace
+
+// The RocksDB snapshots of open snapshot_handles: released by the handle, or
+// by the store when it closes first.
+struct store::read_points {
+  std::mutex m;
+  rocksdb::DB* db = nullptr;
+  std::set<snapshot_handle*> open;
+};
+
+store::snapshot_handle::~snapshot_handle() {
+  if (!rp_)
+    return;
+  std::lock_guard<std::mutex> g(rp_->m);
+  if (snap_ && rp_->db)
+    rp_->db->ReleaseSnapshot(snap_);
+  rp_->open.erase(this);
+}
 
 // One WriteBatch being assembled, with the state it will produce.
 struct store::pending {
@@ -72,6 +181,16 @@ store::store(std::filesystem::path dir, node_id self, store_options opts,
   : dir_(std::move(dir)), self_(self), opts_(std::move(opts)), env_(std::move(env)) {}
 
 store::~store() {
+  if (read_points_) {
+    std::lock_guard<std::mutex> g(read_points_->m);
+    for (auto* h : read_points_->open) {
+      if (h->snap_)
+        db_->ReleaseSnapshot(h->snap_);
+      h->snap_ = nullptr;
+    }
+    read_points_->open.clear();
+    read_points_->db = nullptr;
+  }
   if (db_) {
     for (auto* h : handles_)
       db_->DestroyColumnFamilyHandle(h);
@@ -103,6 +222,8 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, nod
     return io(st, "cannot open database " + dir.string());
   }
   s->db_.reset(raw);
+  s->read_points_ = std::make_shared<read_points>();
+  s->read_points_->db = raw;
   s->records_ = s->handles_[1];
   s->oplog_ = s->handles_[2];
   s->index_ = s->handles_[3];
@@ -141,7 +262,23 @@ status store::load_meta() {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto k = it->key();
     auto val = it->value();
-    if (k.ToStringView() == meta_clock) {
+    if (starts_with(k, meta_stage)) {
+      it->Seek(prefix_end(meta_stage));  // staged snapshots: read when joined
+      if (!it->Valid())
+        break;
+      k = it->key();
+      val = it->value();
+    }
+    if (starts_with(k, meta_base)) {
+      if (k.size() != meta_base.size() + 16 || val.size() != 8)
+        return {errc::corrupt, "corrupt compaction point in " + dir_.string()};
+      base_.set(id_at(k.data() + meta_base.size()), keys::read_u64(val.data()));
+    } else if (starts_with(k, meta_peer)) {
+      auto vv = vv_of(val.ToStringView());
+      if (k.size() != meta_peer.size() + 16 || !vv)
+        return {errc::corrupt, "corrupt peer record in " + dir_.string()};
+      peers_[id_at(k.data() + meta_peer.size())] = std::move(*vv);
+    } else if (k.ToStringView() == meta_clock) {
       if (val.size() != 8)
         return {errc::corrupt, "corrupt clock in " + dir_.string()};
       clock_ = keys::read_u64(val.data());
@@ -158,20 +295,10 @@ status store::load_meta() {
       auto origin = id128{keys::read_u64(k.data() + meta_vv.size()), keys::read_u64(k.data() + meta_vv.size() + 8)};
       vv_.set(origin, keys::read_u64(val.data()));
     } else if (starts_with(k, meta_index)) {
-      std::string_view rest(k.data() + meta_index.size(), k.size() - meta_index.size());
-      if (rest.size() < 4 || val.size() != 48)
+      auto ik = index_key_of(std::string_view(k.data() + meta_index.size(), k.size() - meta_index.size()));
+      if (!ik || val.size() != 48)
         return {errc::corrupt, "corrupt index declaration in " + dir_.string()};
-      size_t cl = (uint8_t(rest[0]) << 8) | uint8_t(rest[1]);
-      if (rest.size() < 4 + cl)
-        return {errc::corrupt, "corrupt index declaration in " + dir_.string()};
-      size_t fl = (uint8_t(rest[2 + cl]) << 8) | uint8_t(rest[3 + cl]);
-      if (rest.size() != 4 + cl + fl)
-        return {errc::corrupt, "corrupt index declaration in " + dir_.string()};
-      index_state is;
-      const char* p = val.data();
-      is.created = {keys::read_u64(p), {keys::read_u64(p + 8), keys::read_u64(p + 16)}};
-      is.dropped = {keys::read_u64(p + 24), {keys::read_u64(p + 32), keys::read_u64(p + 40)}};
-      indexes_[{std::string(rest.substr(2, cl)), std::string(rest.substr(4 + cl, fl))}] = is;
+      indexes_[*ik] = index_state_of(val.data());
     }
   }
   if (!it->status().ok())
@@ -342,15 +469,8 @@ status store::commit(pending& p) {
   for (auto& [origin, seq] : p.vv.entries())
     if (seq != vv_.get(origin))
       p.batch.Put(meta_, meta_vv + id_bytes(origin), u64_bytes(seq));
-  for (auto& k : p.touched_indexes) {
-    auto& is = p.indexes[k];
-    std::string v;
-    keys::append_u64(v, is.created.counter);
-    v += id_bytes(is.created.node);
-    keys::append_u64(v, is.dropped.counter);
-    v += id_bytes(is.dropped.node);
-    p.batch.Put(meta_, meta_index + keys::index_prefix(k.first, k.second), v);
-  }
+  for (auto& k : p.touched_indexes)
+    p.batch.Put(meta_, meta_index + keys::index_prefix(k.first, k.second), index_state_bytes(p.indexes[k]));
   rocksdb::WriteOptions wo;
   wo.sync = mode() == durability::sync;
   auto st = db_->Write(wo, &p.batch);
@@ -563,6 +683,346 @@ status store::clear_conflicts(const std::string& collection, const record_id* id
   return st.ok() ? status{} : io(st, "cannot clear conflicts");
 }
 
+// ---- compaction and snapshots ---------------------------------------------------
+
+result<compact_report> store::compact(const version_vector& upto) {
+  compact_report rep;
+  auto mine = versions();
+  rep.base_before = base();
+  rep.base_after = rep.base_before;
+  rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), oplog_));
+  for (auto& [o, held] : mine.entries()) {
+    uint64_t b = std::min(upto.get(o), held);
+    rep.point.set(o, b);
+    if (b <= rep.base_before.get(o))
+      continue;
+    // from seq 1: entries below an older base may remain (a snapshot skipped past them)
+    for (it->Seek(keys::oplog({o, 1})); it->Valid(); it->Next()) {
+      if (it->key().size() != 24)
+        return status{errc::corrupt, "bad oplog key"};
+      auto d = keys::oplog_dot(it->key().ToStringView());
+      if (d.origin != o || d.seq > b)
+        break;
+      batch.Delete(oplog_, it->key());
+      ++rep.removed;
+      rep.bytes += it->value().size();
+    }
+    if (!it->status().ok())
+      return io(it->status(), "cannot scan the oplog");
+    batch.Put(meta_, meta_base + id_bytes(o), u64_bytes(b));
+    rep.base_after.set(o, b);
+  }
+  if (rep.base_after == rep.base_before)
+    return rep;
+  {
+    // Raised before the write: a reader that sees operations gone also sees
+    // the new base (a reader that sees the higher base early only sends a
+    // snapshot it could have spared).
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    base_ = rep.base_after;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = mode() == durability::sync;
+  if (auto st = db_->Write(wo, &batch); !st.ok())
+    return io(st, "cannot compact the log of " + dir_.string());
+  if (rep.removed > 0) {
+    rocksdb::CompactRangeOptions co;
+    db_->CompactRange(co, oplog_, nullptr, nullptr);  // reclaim the space; a failure only delays that
+  }
+  for (auto& [o, held] : mine.entries())
+    rep.kept += held - std::min(held, rep.base_after.get(o));
+  return rep;
+}
+
+result<compact_report> store::compact_known() {
+  auto point = compaction_point();
+  auto rep = compact(point);
+  if (rep)
+    rep->peers = peer_acks().size();
+  return rep;
+}
+
+status store::record_ack(const node_id& peer, const version_vector& acked) {
+  version_vector merged;
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    auto it = peers_.find(peer);
+    if (it != peers_.end() && it->second.dominates(acked))
+      return {};
+    merged = it == peers_.end() ? version_vector{} : it->second;
+  }
+  merged.merge(acked);
+  auto st = db_->Put(rocksdb::WriteOptions(), meta_, meta_peer + id_bytes(peer), vv_bytes(merged));
+  if (!st.ok())
+    return io(st, "cannot record what peer " + peer.to_hex() + " acknowledged");
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  peers_[peer] = std::move(merged);
+  return {};
+}
+
+status store::stage_snapshot(const node_id& peer, const version_vector& point,
+                             const std::vector<snapshot_entry>& entries,
+                             const std::vector<index_decl>& indexes) {
+  auto prefix = stage_prefix(peer);
+  rocksdb::WriteBatch batch;
+  std::string v;
+  auto st = db_->Get(rocksdb::ReadOptions(), meta_, prefix + "p", &v);
+  if (!st.ok() && !st.IsNotFound())
+    return io(st, "cannot read a staged snapshot");
+  auto staged = st.ok() ? vv_of(v) : std::nullopt;
+  if (!staged || !(*staged == point)) {
+    // another snapshot of this peer (or none): drop what was staged from it
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+    for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next())
+      batch.Delete(meta_, it->key());
+    if (!it->status().ok())
+      return io(it->status(), "cannot read a staged snapshot");
+    batch.Put(meta_, prefix + "p", vv_bytes(point));
+  }
+  for (auto& e : entries) {
+    if (auto r = decode_record(e.state, opts_.decoding); !r)
+      return {errc::corrupt, "snapshot record " + e.record.to_hex() + ": " + r.error().message};
+    if (auto s = check_names(e.collection, nullptr, opts_.lim); !s)
+      return s;
+    batch.Put(meta_, prefix + "r" + keys::record(e.collection, e.record), e.state);
+  }
+  for (auto& d : indexes) {
+    if (auto s = check_names(d.collection, &d.field, opts_.lim); !s)
+      return s;
+    batch.Put(meta_, prefix + "i" + keys::index_prefix(d.collection, d.field),
+              index_state_bytes(index_state{d.created, d.dropped}));
+  }
+  st = db_->Write(rocksdb::WriteOptions(), &batch);
+  return st.ok() ? status{} : io(st, "cannot stage a snapshot");
+}
+
+result<snapshot_report> store::merge_snapshot(const node_id& peer, const version_vector& point, uint64_t now_ms,
+                                              const std::vector<std::string>& collections,
+                                              std::vector<change>* changes) {
+  snapshot_report rep;
+  auto prefix = stage_prefix(peer);
+  std::string v;
+  auto st = db_->Get(rocksdb::ReadOptions(), meta_, prefix + "p", &v);
+  if (st.IsNotFound())
+    return status{errc::invalid_argument, "no snapshot is staged from peer " + peer.to_hex()};
+  if (!st.ok())
+    return io(st, "cannot read a staged snapshot");
+  auto staged = vv_of(v);
+  if (!staged || !(*staged == point))
+    return status{errc::invalid_argument, "the snapshot staged from peer " + peer.to_hex() +
+                                            " is of another point"};
+  pending p;
+  version_vector base;
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    p.vv = vv_;
+    p.clock = clock_;
+    p.indexes = indexes_;
+    base = base_;
+  }
+  const version_vector before = p.vv;
+  size_t first_change = changes ? changes->size() : 0;
+  auto undo = [&](status s) -> result<snapshot_report> {
+    if (changes)
+      changes->resize(first_change);
+    return s;
+  };
+  std::vector<std::pair<std::string, record_state>> records;  // record key, staged state
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next()) {
+    std::string_view rest(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+    if (rest.empty() || rest[0] == 'p')
+      continue;
+    if (rest[0] == 'i') {
+      auto ik = index_key_of(rest.substr(1));
+      if (!ik || it->value().size() != 48)
+        return undo({errc::corrupt, "corrupt staged index declaration"});
+      auto& is = p.indexes[*ik];
+      bool was = is.active();
+      is.merge(index_state_of(it->value().data()));
+      p.touched_indexes.insert(*ik);
+      ++rep.indexes;
+      if (was != is.active())
+        if (auto s = build_index(p, ik->first, ik->second, is.active()); !s)
+          return undo(s);
+    } else if (rest[0] == 'r') {
+      auto r = decode_record(it->value().ToStringView(), opts_.decoding);
+      if (!r || !record_key_of(rest.substr(1)))
+        return undo({errc::corrupt, "corrupt staged snapshot record"});
+      records.emplace_back(std::string(rest.substr(1)), std::move(*r));
+    }
+  }
+  if (!it->status().ok())
+    return undo(io(it->status(), "cannot read a staged snapshot"));
+  for (auto& [key, theirs] : records) {
+    auto rk = *record_key_of(key);
+    uint64_t c = highest_counter(theirs);
+    if (hybrid_clock::too_far_ahead(c, now_ms, opts_.max_clock_skew_ms))
+      return undo({errc::clock_skew, "snapshot record " + rk.second.to_hex() + " is timestamped more than " +
+                                       std::to_string(opts_.max_clock_skew_ms) + " ms in the future"});
+    auto cur = load(&p, rk.first, rk.second);
+    if (!cur)
+      return undo(cur.error());
+    record_state after = *cur ? **cur : record_state{};
+    merge(after, theirs, &before, &point);
+    ++rep.records;
+    p.clock = std::max(p.clock, c);
+    auto bytes = encode(after);
+    if (*cur && bytes == encode(**cur))
+      continue;
+    ++rep.changed;
+    p.batch.Put(records_, key, bytes);
+    index_record(p, rk.first, rk.second, *cur ? &**cur : nullptr, after);
+    if (changes)
+      changes->push_back({rk.first, rk.second, !after.alive(), after.view(), dot{}});
+    p.records[key] = std::move(after);
+  }
+  for (auto& [key, ignored] : p.indexes)
+    for (auto* t : {&ignored.created, &ignored.dropped})
+      p.clock = std::max(p.clock, t->counter);
+  // The version vector covers the snapshot's point; where that skipped
+  // operations the log lacks them: the compaction point rises past them
+  // (and the older entries of those origins are of no use any more).
+  version_vector new_base = base;
+  for (auto& [o, seq] : point.entries()) {
+    if (seq <= before.get(o))
+      continue;
+    p.vv.set(o, seq);
+    if (seq > new_base.get(o)) {
+      new_base.set(o, seq);
+      p.batch.Put(meta_, meta_base + id_bytes(o), u64_bytes(seq));
+      std::unique_ptr<rocksdb::Iterator> ot(db_->NewIterator(rocksdb::ReadOptions(), oplog_));
+      for (ot->Seek(keys::oplog({o, 1})); ot->Valid(); ot->Next()) {
+        auto d = keys::oplog_dot(ot->key().ToStringView());
+        if (ot->key().size() != 24 || d.origin != o || d.seq > seq)
+          break;
+        p.batch.Delete(oplog_, ot->key());
+      }
+      if (!ot->status().ok())
+        return undo(io(ot->status(), "cannot scan the oplog"));
+    }
+  }
+  std::optional<std::vector<std::string>> now_partial;
+  if (!collections.empty() && !(p.vv == before)) {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    std::set<std::string> all(partial_.begin(), partial_.end());
+    all.insert(collections.begin(), collections.end());
+    now_partial.emplace(all.begin(), all.end());
+  }
+  if (now_partial) {
+    std::string list;
+    for (auto& c : *now_partial)
+      list += (list.empty() ? "" : "\n") + c;
+    p.batch.Put(meta_, meta_partial, list);
+  }
+  // the staging goes with the same batch
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next())
+    p.batch.Delete(meta_, it->key());
+  if (!it->status().ok())
+    return undo(io(it->status(), "cannot read a staged snapshot"));
+  p.dirty = true;
+  if (auto s = commit(p); !s)
+    return undo(s);
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  base_ = new_base;
+  if (now_partial)
+    partial_ = std::move(*now_partial);
+  return rep;
+}
+
+result<std::shared_ptr<store::snapshot_handle>> store::open_snapshot(
+  const std::vector<std::string>& collections) const {
+  std::shared_ptr<snapshot_handle> h(new snapshot_handle());
+  h->rp_ = read_points_;
+  {
+    std::lock_guard<std::mutex> g(read_points_->m);
+    h->snap_ = db_->GetSnapshot();
+    read_points_->open.insert(h.get());
+  }
+  rocksdb::ReadOptions ro;
+  ro.snapshot = h->snap_;
+  auto wanted = [&](const std::string& c) {
+    return collections.empty() || std::find(collections.begin(), collections.end(), c) != collections.end();
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, meta_));
+  for (it->Seek(meta_vv); it->Valid() && starts_with(it->key(), meta_vv); it->Next()) {
+    if (it->key().size() != meta_vv.size() + 16 || it->value().size() != 8)
+      return status{errc::corrupt, "corrupt version vector in " + dir_.string()};
+    h->versions_.set(id_at(it->key().data() + meta_vv.size()), keys::read_u64(it->value().data()));
+  }
+  for (it->Seek(meta_index); it->Valid() && starts_with(it->key(), meta_index); it->Next()) {
+    auto ik = index_key_of(
+      std::string_view(it->key().data() + meta_index.size(), it->key().size() - meta_index.size()));
+    if (!ik || it->value().size() != 48)
+      return status{errc::corrupt, "corrupt index declaration in " + dir_.string()};
+    if (!wanted(ik->first))
+      continue;
+    auto is = index_state_of(it->value().data());
+    h->indexes_.push_back({ik->first, ik->second, is.created, is.dropped});
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot read metadata");
+  if (collections.empty()) {
+    h->prefixes_.push_back("");
+  } else {
+    for (auto& c : collections)
+      h->prefixes_.push_back(keys::record_prefix(c));
+    std::sort(h->prefixes_.begin(), h->prefixes_.end());
+    h->prefixes_.erase(std::unique(h->prefixes_.begin(), h->prefixes_.end()), h->prefixes_.end());
+  }
+  return h;
+}
+
+result<std::vector<snapshot_entry>> store::snapshot_next(snapshot_handle& h, size_t max_bytes,
+                                                               bool& last) const {
+  std::vector<snapshot_entry> out;
+  last = true;
+  if (h.rp_ != read_points_ || !h.snap_)
+    return status{errc::invalid_argument, "the snapshot read point belongs to a closed database"};
+  rocksdb::ReadOptions ro;
+  ro.snapshot = h.snap_;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, records_));
+  size_t bytes = 0;
+  // Positions the iterator at the next record of the current range, moving
+  // to later ranges when one is exhausted; false when none remain.
+  auto next_record = [&](bool advance) {
+    while (h.range_ < h.prefixes_.size()) {
+      auto& prefix = h.prefixes_[h.range_];
+      if (advance) {
+        it->Next();
+      } else if (h.after_.empty()) {
+        it->Seek(prefix);
+      } else {
+        it->Seek(h.after_);
+        if (it->Valid() && it->key().ToStringView() == h.after_)
+          it->Next();
+      }
+      advance = false;
+      for (; it->Valid() && starts_with(it->key(), prefix); it->Next())
+        if (record_key_of(it->key().ToStringView()))
+          return true;
+      ++h.range_;
+      h.after_.clear();
+    }
+    return false;
+  };
+  bool have = next_record(false);
+  while (have && (out.empty() || bytes < max_bytes)) {
+    auto rk = *record_key_of(it->key().ToStringView());
+    snapshot_entry e{std::move(rk.first), rk.second, it->value().ToString()};
+    bytes += e.collection.size() + 16 + e.state.size();
+    h.after_ = it->key().ToString();
+    out.push_back(std::move(e));
+    have = next_record(true);
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot read records");
+  last = !have;
+  return out;
+}
+
 result<value_map> store::get(const std::string& collection, const record_id& id) const {
   auto st = load(nullptr, collection, id);
   if (!st)
@@ -715,11 +1175,26 @@ result<std::vector<operation>> store::operations_after(const version_vector& aft
   return out;
 }
 
-result<std::vector<logged_op>> store::oplog_after(const version_vector& after, size_t max_bytes) const {
+result<std::vector<logged_op>> store::oplog_after(const version_vector& after, size_t max_bytes,
+                                                  version_vector* base) const {
   std::vector<logged_op> out;
   size_t bytes = 0;
   auto mine = versions();
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), oplog_));
+  rocksdb::ReadOptions ro;
+  snapshot_guard snap{db_.get(), db_->GetSnapshot()};
+  ro.snapshot = snap.s;
+  if (base) {
+    // The compaction point as of the same read point: compact() persists it
+    // in the WriteBatch that deletes the operations.
+    *base = {};
+    std::unique_ptr<rocksdb::Iterator> bt(db_->NewIterator(ro, meta_));
+    for (bt->Seek(meta_base); bt->Valid() && starts_with(bt->key(), meta_base); bt->Next())
+      if (bt->key().size() == meta_base.size() + 16 && bt->value().size() == 8)
+        base->set(id_at(bt->key().data() + meta_base.size()), keys::read_u64(bt->value().data()));
+    if (!bt->status().ok())
+      return io(bt->status(), "cannot read the compaction point");
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, oplog_));
   for (auto& r : mine.missing_from(after)) {
     for (it->Seek(keys::oplog({r.origin, r.after + 1})); it->Valid() && bytes < max_bytes; it->Next()) {
       if (it->key().size() != 24)
@@ -812,6 +1287,30 @@ result<size_t> store::count_records(bool alive_only) const {
 version_vector store::versions() const {
   std::lock_guard<std::mutex> guard(meta_mutex_);
   return vv_;
+}
+
+version_vector store::base() const {
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  return base_;
+}
+
+std::map<node_id, version_vector> store::peer_acks() const {
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  return peers_;
+}
+
+version_vector store::compaction_point() const {
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  if (peers_.empty())
+    return vv_;
+  version_vector out;
+  for (auto& [o, seq] : vv_.entries()) {
+    uint64_t m = seq;
+    for (auto& [peer, acked] : peers_)
+      m = std::min(m, acked.get(o));
+    out.set(o, m);
+  }
+  return out;
 }
 
 uint64_t store::clock() const {

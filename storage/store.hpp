@@ -12,6 +12,7 @@
 #include "core/index_state.hpp"
 #include "core/query.hpp"
 #include "core/record.hpp"
+#include "core/snapshot.hpp"
 #include "core/version_vector.hpp"
 #include "core/write.hpp"
 #include "storage/environment.hpp"
@@ -29,6 +30,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Snapshot;
 class WriteBatch;
 } // namespace rocksdb
 
@@ -83,6 +85,24 @@ struct logged_op {
   std::string bytes;
 };
 
+/// What compact() did.
+struct compact_report {
+  version_vector point;        // compacted up to (the request, within what the store holds)
+  version_vector base_before;  // the compaction point before and after
+  version_vector base_after;
+  uint64_t removed = 0;        // operations deleted from the log
+  uint64_t bytes = 0;          // their encoded bytes
+  uint64_t kept = 0;           // operations still in the log
+  size_t peers = 0;            // known peers the point came from (compact_known)
+};
+
+/// What joining a snapshot did.
+struct snapshot_report {
+  uint64_t records = 0;  // states joined
+  uint64_t changed = 0;  // records whose state changed
+  uint64_t indexes = 0;  // index declarations joined
+};
+
 /// How a query ran (for tests and `explain`).
 struct query_stats {
   bool used_index = false;
@@ -92,6 +112,7 @@ struct query_stats {
 
 class store {
 public:
+  class snapshot_handle;
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -122,6 +143,48 @@ public:
   /// Changes and persists this database's durability.
   status set_durability(durability mode);
 
+  // ---- compaction and snapshots (DESIGN §5, docs/protocol.md §5a) ---------
+
+  /// Folds the log into the records up to `upto`: per origin, deletes the
+  /// log's operations with seq <= min(upto[origin], versions()[origin])
+  /// in one WriteBatch and raises base() to it (persisted). Records and the
+  /// version vector do not change. Then asks RocksDB to compact the log's
+  /// key range so the space is reclaimed.
+  result<compact_report> compact(const version_vector& upto);
+  /// compact() up to compaction_point(): what every known peer acknowledged.
+  result<compact_report> compact_known();
+  /// Merges `acked` into what `peer` (a node id) acknowledged holding, and
+  /// persists it when that grew.
+  status record_ack(const node_id& peer, const version_vector& acked);
+
+  /// Stages one chunk of a snapshot received from `peer` (meta, not the
+  /// records): a chunk of another point first drops what was staged from
+  /// that peer. Entries must decode (they are checked).
+  status stage_snapshot(const node_id& peer, const version_vector& point,
+                        const std::vector<snapshot_entry>& entries,
+                        const std::vector<index_decl>& indexes);
+  /// Joins everything staged from `peer` at `point` into the records and
+  /// index declarations in one WriteBatch (indexes maintained, clock moved
+  /// past the states' timestamps, version vector := vv ⊔ point; base rises
+  /// to point where operations were skipped, and their now useless log
+  /// entries are deleted; staging dropped). `collections` is the receiver's
+  /// filter: non-empty makes the store partial, as coverage does. States
+  /// timestamped more than max_clock_skew_ms ahead of `now_ms` refuse the
+  /// whole snapshot (clock_skew), as for operations.
+  result<snapshot_report> merge_snapshot(const node_id& peer, const version_vector& point, uint64_t now_ms,
+                                         const std::vector<std::string>& collections = {},
+                                         std::vector<change>* changes = nullptr);
+
+  /// A consistent read point of the records, index declarations and version
+  /// vector (a RocksDB snapshot), for sending a snapshot. Read it with
+  /// snapshot_next; release it by dropping the handle (also safe after the
+  /// store is gone: the store releases open read points when it closes).
+  result<std::shared_ptr<snapshot_handle>> open_snapshot(const std::vector<std::string>& collections) const;
+  /// The next records of the read point in key order, about `max_bytes` of
+  /// them (at least one while any remain); `last`: none remain after them.
+  result<std::vector<snapshot_entry>> snapshot_next(snapshot_handle& h, size_t max_bytes,
+                                                          bool& last) const;
+
   /// Removes recorded conflicts of a record (all records when `id` is null).
   status clear_conflicts(const std::string& collection, const record_id* id);
 
@@ -136,7 +199,10 @@ public:
   result<std::vector<operation>> operations_after(const version_vector& after, size_t max_ops) const;
   /// Encoded operations this store has and `after` lacks, in (origin, seq)
   /// order, stopping once `max_bytes` are gathered (at least one operation).
-  result<std::vector<logged_op>> oplog_after(const version_vector& after, size_t max_bytes) const;
+  /// With `base`: the compaction point at the same read point as the log
+  /// (an origin with after < base has operations missing from the result).
+  result<std::vector<logged_op>> oplog_after(const version_vector& after, size_t max_bytes,
+                                             version_vector* base = nullptr) const;
   /// Encoded operation bytes for one dot (nullopt when absent).
   result<std::optional<std::string>> operation_bytes(const dot& d) const;
   result<std::vector<conflict>> conflicts() const;
@@ -145,6 +211,16 @@ public:
   result<size_t> count_records(bool alive_only = true) const;
 
   version_vector versions() const;
+  /// The compaction point: per origin, operations with seq <= base() may be
+  /// missing from the log (compacted, or skipped by a snapshot).
+  version_vector base() const;
+  /// Per known peer (node id): the version vector it acknowledged holding.
+  std::map<node_id, version_vector> peer_acks() const;
+  /// Per origin the minimum over known peers' acknowledged vectors, within
+  /// versions(): the operations every known replica holds. A replica never
+  /// seen does not hold compaction back (it catches up by snapshot); with no
+  /// known peer this is versions().
+  version_vector compaction_point() const;
   uint64_t clock() const;
   std::map<std::pair<std::string, std::string>, index_state> indexes() const;
   /// Digest of records and index declarations: equal to replica::digest()
@@ -193,6 +269,35 @@ private:
   std::atomic<durability> mode_{durability::buffered};
   std::map<std::pair<std::string, std::string>, index_state> indexes_;
   std::vector<std::string> partial_;
+  version_vector base_;
+  std::map<node_id, version_vector> peers_;
+
+  // Open snapshot read points, released at the latest when the store closes.
+  struct read_points;
+  std::shared_ptr<read_points> read_points_;
+};
+
+/// A snapshot read point (store::open_snapshot).
+class store::snapshot_handle {
+public:
+  ~snapshot_handle();
+  snapshot_handle(const snapshot_handle&) = delete;
+  snapshot_handle& operator=(const snapshot_handle&) = delete;
+  /// The version vector at the read point: the operations the states cover.
+  const version_vector& versions() const { return versions_; }
+  /// Index declarations of the requested collections at the read point.
+  const std::vector<index_decl>& indexes() const { return indexes_; }
+
+private:
+  friend class store;
+  snapshot_handle() = default;
+  std::shared_ptr<read_points> rp_;
+  const rocksdb::Snapshot* snap_ = nullptr;
+  version_vector versions_;
+  std::vector<index_decl> indexes_;
+  std::vector<std::string> prefixes_;  // record key ranges to read, in key order ("": all)
+  size_t range_ = 0;                   // the range being read
+  std::string after_;                  // the last key returned in it
 };
 
 } // namespace blaze
