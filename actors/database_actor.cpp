@@ -66,6 +66,30 @@ apply_report apply(database_pointer self, operations& ops, const coverage_set* c
   return rep;
 }
 
+// Stages received snapshot chunks; joins a finished snapshot.
+caf::result<bool> merge(database_pointer self, snapshot_parts& parts) {
+  auto& st = *self->state.st;
+  for (auto& p : parts) {
+    if (auto s = st.stage_snapshot(p.peer, p.point, p.entries, p.indexes); !s)
+      return to_error(s);
+    if (!p.finish)
+      continue;
+    changes cs;
+    auto r = st.merge_snapshot(p.peer, p.point, now_ms(), p.collections,
+                               self->state.subscribers.empty() ? nullptr : &cs);
+    if (!r) {
+      spdlog::warn("database {}: refused a snapshot from {}: {}", self->state.db_name, p.peer.to_hex(),
+                   r.error().message);
+      return to_error(r.error());
+    }
+    spdlog::info("database {}: joined a snapshot from {}: {} records ({} changed)", self->state.db_name,
+                 p.peer.to_hex(), r->records, r->changed);
+    publish(self, cs);
+    notify_watchers(self);
+  }
+  return true;
+}
+
 // Commits every write gathered since the last flush in one WriteBatch and
 // answers each request with its own outcomes.
 void flush(database_pointer self) {
@@ -145,6 +169,19 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
     [self](apply_atom, operations& ops) -> apply_report { return apply(self, ops, nullptr); },
     [self](apply_atom, operations& ops, const coverage_set& cov) -> apply_report {
       return apply(self, ops, &cov);
+    },
+    [self](merge_atom, snapshot_parts& parts) -> caf::result<bool> { return merge(self, parts); },
+    [self](peer_ack_atom, const node_id& peer, const version_vector& acked) {
+      if (auto s = self->state.st->record_ack(peer, acked); !s)
+        spdlog::warn("database {}: {}", self->state.db_name, s.message);
+    },
+    [self](compact_atom) -> caf::result<compact_report> {
+      auto r = self->state.st->compact_known();
+      if (!r)
+        return to_error(r.error());
+      if (r->removed > 0)
+        notify_watchers(self);  // links check whether a peer now needs a snapshot
+      return std::move(*r);
     },
     [self](watch_atom, const caf::actor& who) {
       self->monitor(who);

@@ -25,6 +25,12 @@ using database_actor = caf::typed_actor<
   caf::replies_to<apply_atom, operations>::with<apply_report>,
   // The same, for a partial replica: also applies the peer's coverage.
   caf::replies_to<apply_atom, operations, coverage_set>::with<apply_report>,
+  // A received snapshot: stages the chunks; joins a finished snapshot.
+  caf::replies_to<merge_atom, snapshot_parts>::with<bool>,
+  // What peer `node` acknowledged holding (sync links): the compaction point.
+  caf::reacts_to<peer_ack_atom, node_id, version_vector>,
+  // Compacts the log up to what every known peer acknowledged.
+  caf::replies_to<compact_atom>::with<compact_report>,
   // Commit watch: `watcher` receives (committed_atom) after every commit that
   // changed the database (local writes or remote operations), until it
   // unwatches (unsubscribe_atom) or goes down. Sync sessions use it to push.

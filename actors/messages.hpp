@@ -45,6 +45,9 @@ using redial_atom = caf::atom_constant<caf::atom("redial")>;
 using pause_atom = caf::atom_constant<caf::atom("pause")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using sync_now_atom = caf::atom_constant<caf::atom("syncnow")>;
+using merge_atom = caf::atom_constant<caf::atom("merge")>;
+using compact_atom = caf::atom_constant<caf::atom("compact")>;
+using peer_ack_atom = caf::atom_constant<caf::atom("peerack")>;
 using acquire_atom = caf::atom_constant<caf::atom("acquire")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 
@@ -60,6 +63,19 @@ using writes = std::vector<write>;
 using operations = std::vector<operation>;
 using changes = std::vector<change>;
 using conflicts = std::vector<conflict>;
+
+/// A snapshot chunk a sync link received (docs/protocol.md §5a): staged by
+/// the database; with `finish`, every chunk of the peer's snapshot at
+/// `point` is staged and the database joins them.
+struct snapshot_part {
+  node_id peer;
+  version_vector point;
+  std::vector<snapshot_entry> entries;
+  std::vector<index_decl> indexes;
+  bool finish = false;
+  std::vector<std::string> collections;  // the receiver's filter (empty: all)
+};
+using snapshot_parts = std::vector<snapshot_part>;
 
 struct query_result {
   std::vector<row> rows;
@@ -95,3 +111,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::conflicts)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::database_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::version_vector)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::coverage_set)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::snapshot_parts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::compact_report)

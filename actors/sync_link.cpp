@@ -57,11 +57,20 @@ public:
     if (!s)
       return c;
     auto mine = s->versions();
-    auto logged = s->oplog_after(have, max_bytes);
+    version_vector base;
+    auto logged = s->oplog_after(have, max_bytes, &base);
     if (!logged) {
       spdlog::error("sync: cannot read the oplog of {}: {}", s->path().string(), logged.error().message);
       return c;
     }
+    // An origin compacted past `have` since the machine checked base(): its
+    // operations are not all in the log, so vouch for none of them (the
+    // machine sends a snapshot first on its next turn).
+    version_vector usable;
+    for (auto& [o, seq] : mine.entries())
+      if (have.get(o) >= base.get(o))
+        usable.set(o, seq);
+    mine = usable;
     size_t bytes = 0;
     for (auto& l : *logged)
       bytes += l.bytes.size();
@@ -122,16 +131,77 @@ public:
       staged_vv_.set(r.origin, r.through);
   }
 
+  version_vector base() const override {
+    auto s = st_.lock();
+    return s ? s->base() : version_vector{};
+  }
+
+  // Reads a snapshot from a store read point; fails once the store closed.
+  class source final : public snapshot_source {
+  public:
+    source(std::weak_ptr<store> st, std::shared_ptr<store::snapshot_handle> h)
+      : st_(std::move(st)), h_(std::move(h)) {}
+    const version_vector& versions() const override { return h_->versions(); }
+    std::vector<index_decl> indexes() const override { return h_->indexes(); }
+    part next(size_t max_bytes) override {
+      part p;
+      auto s = st_.lock();
+      if (!s) {
+        p.failed = true;
+        return p;
+      }
+      auto r = s->snapshot_next(*h_, max_bytes, p.last);
+      if (!r) {
+        spdlog::error("sync: cannot read a snapshot of {}: {}", s->path().string(), r.error().message);
+        p.failed = true;
+        return p;
+      }
+      p.entries = std::move(*r);
+      return p;
+    }
+
+  private:
+    std::weak_ptr<store> st_;
+    std::shared_ptr<store::snapshot_handle> h_;
+  };
+
+  std::unique_ptr<snapshot_source> snapshot(const std::vector<std::string>& collections) const override {
+    auto s = st_.lock();
+    if (!s)
+      return nullptr;
+    auto h = s->open_snapshot(collections);
+    if (!h) {
+      spdlog::error("sync: cannot open a snapshot of {}: {}", s->path().string(), h.error().message);
+      return nullptr;
+    }
+    return std::make_unique<source>(st_, std::move(*h));
+  }
+
+  bool stage_snapshot(const node_id& peer, const sync::snapshot& c) override {
+    parts_.push_back({peer, c.versions, c.entries, c.indexes, false, filter_});
+    return true;
+  }
+
+  bool finish_snapshot(const node_id& peer, const version_vector& point) override {
+    if (parts_.empty() || parts_.back().peer != peer || !(parts_.back().point == point))
+      parts_.push_back({peer, point, {}, {}, false, filter_});
+    parts_.back().finish = true;
+    staged_vv_.merge(point);  // what the Ack reports once the link committed it
+    return true;
+  }
+
   struct staged {
     operations ops;
     coverage_set cov;
+    snapshot_parts parts;
   };
   /// What the last message staged; the link commits it.
   staged take() {
-    staged out{std::move(staged_), std::move(cov_)};
+    staged out{std::move(staged_), std::move(cov_), std::move(parts_)};
     out.cov.collections = filter_;
     staged_.clear();
     cov_ = {};
+    parts_.clear();
     staged_vv_ = {};
     return out;
   }
@@ -142,6 +212,7 @@ private:
   limits lim_;
   operations staged_;
   coverage_set cov_;
+  snapshot_parts parts_;
   version_vector staged_vv_;
 };
 
@@ -160,6 +231,7 @@ struct link_state {
   uint64_t expected = 0;
   bool initial_done = false;
   version_vector peer_has;
+  version_vector recorded;  // what the database was told the peer holds
   uint64_t t0 = steady_ms();  // the machine's clock counts from the link's start
 
   ~link_state() {
@@ -237,6 +309,20 @@ void settle(link_actor* self) {
   }
 }
 
+// Tells the database what the peer holds (what it acknowledged, requested
+// from or sent us): the input of the compaction point. Only when it grew.
+void record_peer(link_actor* self) {
+  auto& s = self->state;
+  if (!s.session || s.session->peer().is_zero())
+    return;
+  auto held = s.session->acknowledged();
+  held.merge(s.peer_has);
+  if (s.recorded.dominates(held))
+    return;
+  s.recorded.merge(held);
+  caf::anon_send(s.h.db, peer_ack_atom::value, s.session->peer(), s.recorded);
+}
+
 void feed(link_actor* self, const sync::envelope& e) {
   auto& s = self->state;
   if (auto* r = std::get_if<sync::sync_request>(&e.msg)) {
@@ -265,9 +351,30 @@ void feed(link_actor* self, const sync::envelope& e) {
     for (auto& r : b->ranges)
       if (r.through > s.peer_has.get(r.origin))
         s.peer_has.set(r.origin, r.through);  // the peer holds what it sends
+  } else if (auto* sn = std::get_if<sync::snapshot>(&e.msg)) {
+    s.peer_has.merge(sn->versions);
   }
   auto out = s.session->on_message(e);
+  record_peer(self);
   auto staged = s.st->take();
+  if (!staged.parts.empty()) {
+    // a snapshot chunk: staged (and a finished snapshot joined) through the
+    // database actor before the Ack goes out
+    auto gen = s.gen;
+    self->request(s.h.db, caf::duration{s.cfg.request_timeout}, merge_atom::value, std::move(staged.parts))
+      .await(
+        [self, out = std::move(out), gen](bool) {
+          if (gen != self->state.gen)
+            return;
+          send_all(self, out);
+          settle(self);
+        },
+        [self, gen](caf::error& err) {
+          if (gen == self->state.gen)
+            refuse(self, sync::error_code::refused, "cannot take the snapshot: " + to_status(err).message);
+        });
+    return;
+  }
   if (staged.ops.empty() && staged.cov.ranges.empty()) {
     send_all(self, out);
     settle(self);

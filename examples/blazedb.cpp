@@ -120,6 +120,11 @@ int run(int argc, char** argv) {
   auto* c_status = app.add_subcommand("status", "Print the node and its databases");
   c_status->add_flag("--json", status.json, "One JSON object instead of text");
 
+  compact_args compact;
+  auto* c_compact = app.add_subcommand(
+    "compact", "Fold the operation log into the records up to what every known peer acknowledged");
+  c_compact->add_flag("--json", compact.json, "One JSON object instead of text");
+
   // ---- sync
   auto tls_options = [](CLI::App* c, tls_args& t, bool server) {
     c->add_option("--tls-cert", t.cert, server ? "Certificate chain (PEM): serve TLS / wss" : "Client certificate (PEM)")
@@ -203,6 +208,8 @@ int run(int argc, char** argv) {
     return cmd_conflicts(g, conflicts);
   if (c_status->parsed())
     return cmd_status(g, status);
+  if (c_compact->parsed())
+    return cmd_compact(g, compact);
   if (c_serve->parsed())
     return cmd_serve(g, serve);
   if (c_sync->parsed())

@@ -546,4 +546,39 @@ int cmd_status(const global_options& g, const status_args& a) {
   return exit_ok;
 }
 
+// ---- compaction -------------------------------------------------------------------
+
+int cmd_compact(const global_options& g, const compact_args& a) {
+  session s(g, access::read);  // never creates a database
+  auto r = s.db(false).compact();
+  if (!r)
+    fail(r.error());
+  auto& rep = *r;
+  if (a.json) {
+    ojson out;
+    out["database"] = g.db;
+    out["removed"] = rep.removed;
+    out["bytes"] = rep.bytes;
+    out["kept"] = rep.kept;
+    out["peers"] = rep.peers;
+    auto base = ojson::object();
+    for (auto& [origin, seq] : rep.base_after.entries())
+      base[origin.to_hex()] = seq;
+    out["base"] = std::move(base);
+    print_line(out);
+    return exit_ok;
+  }
+  std::cout << "database " << g.db << ": removed " << rep.removed << " operation"
+            << (rep.removed == 1 ? "" : "s") << " (" << rep.bytes << " bytes) from the log, " << rep.kept
+            << " kept; up to what " << rep.peers << " known peer" << (rep.peers == 1 ? "" : "s")
+            << " acknowledged" << (rep.peers == 0 ? " (none: the whole log)" : "") << '\n';
+  for (auto& [origin, seq] : rep.base_after.entries()) {
+    std::cout << "  " << origin.to_hex() << ": compacted through " << seq;
+    if (rep.base_before.get(origin) != seq)
+      std::cout << " (was " << rep.base_before.get(origin) << ")";
+    std::cout << '\n';
+  }
+  return exit_ok;
+}
+
 } // namespace blaze::cli

@@ -92,6 +92,10 @@ struct status_args {
   bool json = false;
 };
 
+struct compact_args {
+  bool json = false;
+};
+
 int cmd_put(const global_options& g, const put_args& a);
 int cmd_set(const global_options& g, const field_args& a);
 int cmd_inc(const global_options& g, const field_args& a);
@@ -104,5 +108,6 @@ int cmd_index(const global_options& g, const index_args& a);
 int cmd_log(const global_options& g, const log_args& a);
 int cmd_conflicts(const global_options& g, const conflicts_args& a);
 int cmd_status(const global_options& g, const status_args& a);
+int cmd_compact(const global_options& g, const compact_args& a);
 
 } // namespace blaze::cli

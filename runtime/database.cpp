@@ -218,6 +218,10 @@ result<apply_report> database::apply(operations ops) {
   return ask<apply_report>(*pool_, h_.db, timeout_, apply_atom::value, std::move(ops));
 }
 
+result<compact_report> database::compact() {
+  return ask<compact_report>(*pool_, h_.db, timeout_, compact_atom::value);
+}
+
 void database::write_async(writes ws, std::function<void(result<write_outcomes>)> done) {
   ask_async<write_outcomes>(*sys_, h_.db, timeout_, std::move(done), write_atom::value, std::move(ws));
 }

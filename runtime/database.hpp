@@ -75,6 +75,15 @@ public:
   /// Applies operations from another replica.
   result<apply_report> apply(operations ops);
 
+  // ---- compaction ------------------------------------------------------------
+  /// Folds the operation log into the records up to what every known peer
+  /// (every node this database synced with) acknowledged holding, and
+  /// deletes those operations from the log. Records, queries and version
+  /// vectors do not change; a peer that lacks compacted operations (one never
+  /// seen before, or one behind) catches up from a snapshot. With no known
+  /// peer the whole log is compacted. See docs/protocol.md §5a.
+  result<compact_report> compact();
+
   // ---- asynchronous forms --------------------------------------------------
   void write_async(writes ws, std::function<void(result<write_outcomes>)> done);
   void get_async(std::string collection, record_id id, std::function<void(result<value_map>)> done) const;

@@ -224,3 +224,103 @@ BOOST_AUTO_TEST_CASE(caf_remote_actor_sync_converges) {
   BOOST_REQUIRE(!r.ok());
   BOOST_TEST(r.error().message.find("caf_remote") != std::string::npos);
 }
+
+// Compaction (docs/protocol.md §5a): devices sync through a relay, the relay
+// compacts its log up to what they acknowledged, and a new device joins. The
+// new device compacted its own (never synced) log too, so snapshots go both
+// ways; its offline writes survive and reach everyone.
+BOOST_AUTO_TEST_CASE(a_late_joiner_catches_up_from_a_snapshot_after_the_relay_compacted) {
+  temp_dir tmp;
+  auto relay = open_node(tmp / "relay");
+  auto srv = must(relay->serve(listen_on("tcp://127.0.0.1:0")));
+  auto url = first_url(*srv);
+  auto rdb = open_db(*relay, "notes");
+  std::vector<std::unique_ptr<node>> devices;
+  std::vector<database> dbs;
+  std::vector<std::shared_ptr<sync_handle>> links;
+  for (auto name : {"phone", "tablet"}) {
+    devices.push_back(open_node(tmp / name));
+    dbs.push_back(open_db(*devices.back(), "notes"));
+  }
+  auto shared = must(dbs[0].insert("notes", {{"title", "shared"}, {"likes", 0}}));
+  must(dbs[0].create_index("notes", "n"));
+  for (int i = 0; i < 40; ++i) {
+    auto& db = dbs[i % 2];
+    must(db.insert("notes", {{"n", i}, {"pad", std::string(200, 'x')}}));
+  }
+  for (auto& d : devices)
+    links.push_back(must(d->sync_with(url, only("notes"))));
+  auto converged = [&](std::vector<database*> all) {
+    for (int i = 0; i < 2000; ++i) {
+      bool same = true;
+      for (auto* d : all)
+        same = same && digest(*d) == digest(rdb);
+      if (same)
+        return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  };
+  BOOST_REQUIRE(converged({&dbs[0], &dbs[1]}));
+  must(dbs[1].increment("notes", shared, "votes", 2));
+  must(dbs[1].add("notes", shared, "tags", "a"));
+  BOOST_REQUIRE(converged({&dbs[0], &dbs[1]}));
+  for (auto& l : links)
+    BOOST_REQUIRE(l->wait_synced(20s));
+
+  // the relay folds what both devices acknowledged into its records
+  compact_report rep;
+  for (int i = 0; i < 200; ++i) {  // the acks reach the relay's database asynchronously
+    rep = must(rdb.compact(), "compact");
+    if (rep.peers == 2u && rep.kept == 0u)
+      break;
+    std::this_thread::sleep_for(10ms);
+  }
+  BOOST_TEST(rep.peers == 2u);
+  BOOST_TEST(rep.kept == 0u);
+  auto rst = rdb.handles().st.lock();
+  BOOST_REQUIRE(rst);
+  BOOST_TEST(rst->base() == rst->versions());
+
+  // the late joiner writes offline, compacts its own log (no known peer:
+  // all of it), then joins
+  devices.push_back(open_node(tmp / "laptop"));
+  dbs.push_back(open_db(*devices.back(), "notes"));
+  auto& laptop = dbs.back();
+  auto mine = must(laptop.insert("notes", {{"title", "offline"}, {"n", 100}}));
+  must(laptop.put("notes", shared, {{"title", "laptop's"}}));  // an upsert on a record it does not have yet
+  auto lrep = must(laptop.compact(), "compact the laptop");
+  BOOST_TEST(lrep.peers == 0u);
+  BOOST_TEST(lrep.removed == 2u);
+  links.push_back(must(devices.back()->sync_with(url, only("notes"))));
+  BOOST_REQUIRE_MESSAGE(converged({&dbs[0], &dbs[1], &dbs[2]}), "no convergence: "
+                                                                   << links.back()->status().at(0).last_error);
+  // the laptop holds everything, from a snapshot: it skipped the devices' logs
+  auto lst = laptop.handles().st.lock();
+  BOOST_REQUIRE(lst);
+  BOOST_TEST((lst->versions() == rst->versions()));
+  BOOST_TEST(lst->base().get(info(dbs[0]).self) == info(dbs[0]).versions.get(info(dbs[0]).self));
+  // its offline writes reached the others (the relay took them from the
+  // laptop's snapshot, and the devices from the relay's, as the relay now
+  // lacks the laptop's operations in its log)
+  BOOST_TEST(must(dbs[0].get("notes", mine)).at("n") == value(100));
+  auto doc = must(dbs[0].get("notes", shared));
+  BOOST_TEST(doc.at("votes") == value(2));
+  BOOST_TEST(doc.at("title") == value("laptop's"));  // the later write
+  BOOST_TEST(doc.at("tags") == value(value_array{value("a")}));
+  BOOST_TEST(info(laptop).records == 42u);
+  // queries by the index the snapshot declared
+  query_stats how;
+  auto rows = must(laptop.query("notes").where("n", cmp::ge, 0).run(&how));
+  BOOST_TEST(how.used_index);
+  BOOST_TEST(rows.size() == 41u);
+  // and live sync continues after the snapshot
+  auto late = must(dbs[1].insert("notes", {{"title", "after"}}));
+  bool arrived = false;
+  for (int i = 0; i < 1000 && !arrived; ++i) {
+    arrived = laptop.get("notes", late).ok();
+    if (!arrived)
+      std::this_thread::sleep_for(10ms);
+  }
+  BOOST_TEST(arrived);
+}
