@@ -175,7 +175,10 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
       if (auto s = self->state.st->record_ack(peer, acked); !s)
         spdlog::warn("database {}: {}", self->state.db_name, s.message);
     },
-    [self](compact_atom) -> caf::result<compact_report> {
+    [self](compact_atom, const std::vector<node_id>& forget) -> caf::result<compact_report> {
+      for (auto& peer : forget)
+        if (auto s = self->state.st->forget_peer(peer); !s)
+          return to_error(s);
       auto r = self->state.st->compact_known();
       if (!r)
         return to_error(r.error());

@@ -29,8 +29,9 @@ using database_actor = caf::typed_actor<
   caf::replies_to<merge_atom, snapshot_parts>::with<bool>,
   // What peer `node` acknowledged holding (sync links): the compaction point.
   caf::reacts_to<peer_ack_atom, node_id, version_vector>,
-  // Compacts the log up to what every known peer acknowledged.
-  caf::replies_to<compact_atom>::with<compact_report>,
+  // Forgets the given known peers, then compacts the log up to what every
+  // known peer acknowledged.
+  caf::replies_to<compact_atom, std::vector<node_id>>::with<compact_report>,
   // Commit watch: `watcher` receives (committed_atom) after every commit that
   // changed the database (local writes or remote operations), until it
   // unwatches (unsubscribe_atom) or goes down. Sync sessions use it to push.

@@ -124,6 +124,8 @@ int run(int argc, char** argv) {
   auto* c_compact = app.add_subcommand(
     "compact", "Fold the operation log into the records up to what every known peer acknowledged");
   c_compact->add_flag("--json", compact.json, "One JSON object instead of text");
+  c_compact->add_option("--forget", compact.forget, "Stop waiting for this peer (a node id); repeatable")
+    ->type_name("NODE")->allow_extra_args(false);
 
   // ---- sync
   auto tls_options = [](CLI::App* c, tls_args& t, bool server) {

@@ -549,8 +549,15 @@ int cmd_status(const global_options& g, const status_args& a) {
 // ---- compaction -------------------------------------------------------------------
 
 int cmd_compact(const global_options& g, const compact_args& a) {
+  std::vector<node_id> forget;
+  for (auto& text : a.forget) {
+    auto id = node_id::from_hex(text);
+    if (!id)
+      usage("bad peer '" + text + "': expected a node id of 32 hex digits");
+    forget.push_back(*id);
+  }
   session s(g, access::read);  // never creates a database
-  auto r = s.db(false).compact();
+  auto r = s.db(false).compact(std::move(forget));
   if (!r)
     fail(r.error());
   auto& rep = *r;
@@ -560,7 +567,10 @@ int cmd_compact(const global_options& g, const compact_args& a) {
     out["removed"] = rep.removed;
     out["bytes"] = rep.bytes;
     out["kept"] = rep.kept;
-    out["peers"] = rep.peers;
+    auto peers = ojson::array();
+    for (auto& p : rep.peers)
+      peers.push_back(p.to_hex());
+    out["peers"] = std::move(peers);
     auto base = ojson::object();
     for (auto& [origin, seq] : rep.base_after.entries())
       base[origin.to_hex()] = seq;
@@ -570,8 +580,10 @@ int cmd_compact(const global_options& g, const compact_args& a) {
   }
   std::cout << "database " << g.db << ": removed " << rep.removed << " operation"
             << (rep.removed == 1 ? "" : "s") << " (" << rep.bytes << " bytes) from the log, " << rep.kept
-            << " kept; up to what " << rep.peers << " known peer" << (rep.peers == 1 ? "" : "s")
-            << " acknowledged" << (rep.peers == 0 ? " (none: the whole log)" : "") << '\n';
+            << " kept; up to what " << rep.peers.size() << " known peer" << (rep.peers.size() == 1 ? "" : "s")
+            << " acknowledged" << (rep.peers.empty() ? " (none: the whole log)" : "") << '\n';
+  for (auto& p : rep.peers)
+    std::cout << "  peer " << p.to_hex() << '\n';
   for (auto& [origin, seq] : rep.base_after.entries()) {
     std::cout << "  " << origin.to_hex() << ": compacted through " << seq;
     if (rep.base_before.get(origin) != seq)

@@ -94,6 +94,7 @@ struct status_args {
 
 struct compact_args {
   bool json = false;
+  std::vector<std::string> forget;  // peer node ids
 };
 
 int cmd_put(const global_options& g, const put_args& a);

@@ -218,8 +218,8 @@ result<apply_report> database::apply(operations ops) {
   return ask<apply_report>(*pool_, h_.db, timeout_, apply_atom::value, std::move(ops));
 }
 
-result<compact_report> database::compact() {
-  return ask<compact_report>(*pool_, h_.db, timeout_, compact_atom::value);
+result<compact_report> database::compact(std::vector<node_id> forget) {
+  return ask<compact_report>(*pool_, h_.db, timeout_, compact_atom::value, std::move(forget));
 }
 
 void database::write_async(writes ws, std::function<void(result<write_outcomes>)> done) {

@@ -79,10 +79,13 @@ public:
   /// Folds the operation log into the records up to what every known peer
   /// (every node this database synced with) acknowledged holding, and
   /// deletes those operations from the log. Records, queries and version
-  /// vectors do not change; a peer that lacks compacted operations (one never
-  /// seen before, or one behind) catches up from a snapshot. With no known
-  /// peer the whole log is compacted. See docs/protocol.md §5a.
-  result<compact_report> compact();
+  /// vectors do not change; a sync peer that lacks compacted operations (one
+  /// never seen before, or one behind) catches up from a snapshot. With no
+  /// known peer the whole log is compacted. `forget`: peers (node ids) that
+  /// will not sync again, which then stop holding compaction back.
+  /// operations_after() no longer returns compacted operations. See
+  /// docs/protocol.md §5a.
+  result<compact_report> compact(std::vector<node_id> forget = {});
 
   // ---- asynchronous forms --------------------------------------------------
   void write_async(writes ws, std::function<void(result<write_outcomes>)> done);

@@ -739,8 +739,18 @@ result<compact_report> store::compact_known() {
   auto point = compaction_point();
   auto rep = compact(point);
   if (rep)
-    rep->peers = peer_acks().size();
+    for (auto& [peer, acked] : peer_acks())
+      rep->peers.push_back(peer);
   return rep;
+}
+
+status store::forget_peer(const node_id& peer) {
+  auto st = db_->Delete(rocksdb::WriteOptions(), meta_, meta_peer + id_bytes(peer));
+  if (!st.ok())
+    return io(st, "cannot forget peer " + peer.to_hex());
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  peers_.erase(peer);
+  return {};
 }
 
 status store::record_ack(const node_id& peer, const version_vector& acked) {

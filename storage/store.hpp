@@ -93,7 +93,7 @@ struct compact_report {
   uint64_t removed = 0;        // operations deleted from the log
   uint64_t bytes = 0;          // their encoded bytes
   uint64_t kept = 0;           // operations still in the log
-  size_t peers = 0;            // known peers the point came from (compact_known)
+  std::vector<node_id> peers;  // known peers the point came from (compact_known)
 };
 
 /// What joining a snapshot did.
@@ -156,6 +156,10 @@ public:
   /// Merges `acked` into what `peer` (a node id) acknowledged holding, and
   /// persists it when that grew.
   status record_ack(const node_id& peer, const version_vector& acked);
+  /// Stops waiting for `peer` (one that will not sync again): it no longer
+  /// holds the compaction point back; if it does sync again it is known
+  /// again, and catches up by snapshot if it is behind.
+  status forget_peer(const node_id& peer);
 
   /// Stages one chunk of a snapshot received from `peer` (meta, not the
   /// records): a chunk of another point first drops what was staged from

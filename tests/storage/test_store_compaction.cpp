@@ -150,9 +150,16 @@ BOOST_AUTO_TEST_CASE(the_compaction_point_is_what_every_known_peer_acknowledged)
   BOOST_TEST(a->compaction_point().get(na) == 7u);
   auto rep = a->compact_known();
   BOOST_REQUIRE(rep.ok());
-  BOOST_TEST(rep->peers == 2u);
+  BOOST_TEST(rep->peers.size() == 2u);
   BOOST_TEST(rep->removed == 7u);
   BOOST_TEST(a->base().get(na) == 7u);
+  // a peer that will not come back stops holding compaction back
+  BOOST_TEST(a->forget_peer(nb).ok());
+  BOOST_TEST(a->compaction_point().get(na) == 9u);
+  a.reset();
+  a = open_store(tmp / "a", na);
+  BOOST_TEST(a->peer_acks().size() == 1u);
+  BOOST_TEST(a->compact_known()->removed == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_snapshot_reads_one_consistent_point_in_chunks) {
