@@ -348,9 +348,14 @@ BOOST_AUTO_TEST_CASE(far_future_states_refuse_the_snapshot) {
   BOOST_TEST(r.error().code == errc::clock_skew);
   BOOST_TEST(*b->count_records(false) == 0u);
   BOOST_TEST(b->versions().get(na) == 0u);
-  // accepted once wall time caught up (the staging was kept)
+  // accepted once wall time caught up (the staging was kept, across a restart too)
+  must(*b, w_insert("c", rec(2), {{"own", 1}}));
+  b.reset();
+  b = open_store(tmp / "b", nb);
+  BOOST_TEST(b->versions().get(nb) == 1u);
   BOOST_TEST(b->merge_snapshot(na, snap.versions, later).ok());
   BOOST_TEST(b->get("c", rec(1)).ok());
+  BOOST_TEST(b->get("c", rec(2)).ok());
 }
 
 BOOST_AUTO_TEST_CASE(a_partial_replica_joins_its_collections) {
