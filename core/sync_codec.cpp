@@ -82,7 +82,25 @@ void put(capnp::List<s::VersionEntry>::Builder l, const version_vector& vv) {
 template <class B> void put_vv(B b, const version_vector& vv) {
   put(b.initVersionVector(static_cast<unsigned>(vv.entries().size())), vv);
 }
+[[noreturn]] void fail(const char* what);
+
+// Lists are bounded by the bytes that carry them: a list of zero-size
+// elements costs almost nothing on the wire but 40+ bytes each in memory
+// (a 16 KB packed OpBatch could ask for 8M ranges). Every element a correct
+// peer sends costs at least one byte of packed input (a word of a flat one).
+thread_local size_t list_budget = 0;
+struct list_budget_scope {
+  size_t saved;
+  explicit list_budget_scope(size_t n) : saved(list_budget) { list_budget = n; }
+  ~list_budget_scope() { list_budget = saved; }
+};
+void check_list(size_t n, const char* what) {
+  if (n > list_budget)
+    fail((std::string(what) + ": more list elements than the message has bytes").c_str());
+}
+
 version_vector get(capnp::List<s::VersionEntry>::Reader l) {
+  check_list(l.size(), "version vector");
   version_vector vv;
   for (auto e : l) {
     auto o = get(e.getOrigin());
@@ -127,6 +145,7 @@ void put(capnp::List<s::SnapshotEntry>::Builder l, const std::vector<snapshot_en
 }
 
 void get(capnp::List<s::SnapshotEntry>::Reader l, std::vector<snapshot_entry>& out) {
+  check_list(l.size(), "snapshot entries");
   out.reserve(l.size());
   for (auto e : l)
     out.push_back({str(e.getCollection()), get(e.getRecord()), str(e.getState())});
@@ -161,6 +180,7 @@ kj::Array<capnp::word> decompress(s::Compressed::Reader c, const wire_limits& li
 
 void decompress_entries(s::Compressed::Reader c, const wire_limits& lim, std::vector<snapshot_entry>& out) {
   auto words = decompress(c, lim, "compressed snapshot");
+  list_budget_scope budget(words.size());
   capnp::ReaderOptions opts;
   opts.traversalLimitInWords = 4 * words.size() + 64;
   opts.nestingLimit = lim.nesting;
@@ -172,6 +192,7 @@ void decompress_entries(s::Compressed::Reader c, const wire_limits& lim, std::ve
 
 std::vector<std::string> decompress_ops(s::Compressed::Reader c, const wire_limits& lim) {
   auto words = decompress(c, lim, "compressed batch");
+  list_budget_scope budget(words.size());
   capnp::ReaderOptions opts;
   opts.traversalLimitInWords = 4 * words.size() + 64;
   opts.nestingLimit = lim.nesting;
@@ -180,6 +201,7 @@ std::vector<std::string> decompress_ops(s::Compressed::Reader c, const wire_limi
     fail("compressed batch: trailing bytes");
   std::vector<std::string> ops;
   auto l = reader.getRoot<s::OpList>().getOps();
+  check_list(l.size(), "compressed batch");
   ops.reserve(l.size());
   for (auto d : l)
     ops.push_back(str(d));
@@ -291,6 +313,7 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
   if (bytes.size() > lim.max_message)
     return status{errc::too_large, "envelope: " + std::to_string(bytes.size()) +
                                        " bytes over the maximum message size"};
+  list_budget_scope budget(bytes.size());
   try {
     auto flat = unpack_words(bytes, lim.max_message / sizeof(capnp::word));
     if (!flat)
@@ -323,6 +346,7 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
         auto q = r.getSyncRequest();
         sync_request m;
         m.database = str(q.getDatabase());
+        check_list(q.getCollections().size(), "SyncRequest collections");
         for (auto c : q.getCollections())
           m.collections.push_back(str(c));
         m.versions = get(q.getVersionVector());
@@ -333,10 +357,12 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
         auto q = r.getOpBatch();
         op_batch m;
         m.database = str(q.getDatabase());
+        check_list(q.getRanges().size(), "OpBatch ranges");
         for (auto rg : q.getRanges())
           m.ranges.push_back({get(rg.getOrigin()), rg.getAfter(), rg.getThrough()});
         switch (q.which()) {
           case s::OpBatch::OPS:
+            check_list(q.getOps().size(), "OpBatch operations");
             for (auto d : q.getOps())
               m.ops.push_back(str(d));
             break;
@@ -372,6 +398,7 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
         m.versions = get(q.getVersionVector());
         m.chunk = q.getChunk();
         m.last = q.getLast();
+        check_list(q.getIndexes().size(), "Snapshot indexes");
         for (auto d : q.getIndexes())
           m.indexes.push_back({str(d.getCollection()), str(d.getField()), get(d.getCreated()), get(d.getDropped())});
         switch (q.which()) {

@@ -8,6 +8,11 @@
 
 #include "core/sync_codec.hpp"
 #include "core/sync_session.hpp"
+#include "schema/sync.capnp.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
 
 #include <deque>
 #include <random>
@@ -977,3 +982,23 @@ BOOST_AUTO_TEST_CASE(snapshot_codec_round_trips) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A small packed message must not decode into a huge list: 400,000 ranges
+// of zeros pack into a few kilobytes.
+BOOST_AUTO_TEST_CASE(decoder_refuses_lists_longer_than_their_bytes) {
+  capnp::MallocMessageBuilder mb;
+  auto env = mb.initRoot<blaze::schema::Envelope>();
+  env.setProtocolVersion(sync::protocol_version);
+  auto b = env.initOpBatch();
+  b.initRanges(400'000);  // ~10 MB unpacked: under the 16 MiB limit
+  b.initOps(0);
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, mb);
+  auto a = out.getArray();
+  std::string bytes(reinterpret_cast<const char*>(a.begin()), a.size());
+  BOOST_TEST(bytes.size() < 100'000u);
+  auto d = sync::decode_envelope(bytes);
+  BOOST_REQUIRE(!d.ok());
+  BOOST_TEST(d.error().code == errc::corrupt);
+  BOOST_TEST(d.error().message.find("more list elements") != std::string::npos, d.error().message);
+}
