@@ -21,6 +21,7 @@ std::string target::text() const {
   };
   switch (k) {
     case kind::below: return "<" + num(threshold);
+    case kind::at_most: return "<=" + num(threshold);
     case kind::at_least: return ">=" + num(threshold);
     case kind::none: break;
   }
@@ -30,6 +31,7 @@ std::string target::text() const {
 bool target::met(double v) const {
   switch (k) {
     case kind::below: return v < threshold;
+    case kind::at_most: return v <= threshold;
     case kind::at_least: return v >= threshold;
     case kind::none: break;
   }
@@ -122,7 +124,10 @@ int run_bench(const std::vector<std::string>& args) {
     std::cerr << "usage: bench <suite> [--quick] [--runs N] [--only GROUP]\n"
                  "suites:\n"
                  "  local   write latency, batched/async throughput vs raw RocksDB, field merges\n"
-                 "          (groups: latency, batched, async, merges, sync)\n";
+                 "          (groups: latency, batched, async, merges, sync)\n"
+                 "  sync    sync over TCP loopback: initial sync, propagation through a relay, wire bytes\n"
+                 "          per update, many sessions on one relay, loopback TCP reference\n"
+                 "          (groups: loopback, initial, propagation, wire, relay)\n";
   };
   if (args.empty()) {
     usage();
@@ -148,7 +153,9 @@ int run_bench(const std::vector<std::string>& args) {
       return 2;
     }
   }
-  const std::vector<std::string> groups = {"latency", "batched", "async", "merges", "sync"};
+  const std::vector<std::string> groups =
+    args[0] == "sync" ? std::vector<std::string>{"loopback", "initial", "propagation", "wire", "relay"}
+                      : std::vector<std::string>{"latency", "batched", "async", "merges", "sync"};
   if (!opts.only.empty() && std::find(groups.begin(), groups.end(), opts.only) == groups.end()) {
     std::cerr << "bench: unknown group '" << opts.only << "'\n";
     usage();
@@ -160,6 +167,8 @@ int run_bench(const std::vector<std::string>& args) {
   try {
     if (args[0] == "local")
       return bench::run_local(opts);
+    if (args[0] == "sync")
+      return bench::run_sync(opts);
   } catch (const std::exception& e) {
     std::cerr << "bench: " << e.what() << "\n";
     return 1;

@@ -16,13 +16,15 @@ struct options {
   bool wants(const std::string& group) const { return only.empty() || only == group; }
 };
 
-/// A target a figure is compared with: value < threshold, or value >= threshold.
+/// A target a figure is compared with: value < threshold, value <= threshold,
+/// or value >= threshold.
 struct target {
-  enum class kind { none, below, at_least };
+  enum class kind { none, below, at_most, at_least };
   kind k = kind::none;
   double threshold = 0;
 
   static target below(double x) { return {kind::below, x}; }
+  static target at_most(double x) { return {kind::at_most, x}; }
   static target at_least(double x) { return {kind::at_least, x}; }
   std::string text() const;
   bool met(double v) const;
@@ -69,5 +71,6 @@ inline double seconds_since(steady::time_point t0) {
 }
 
 int run_local(const options& opts);
+int run_sync(const options& opts);
 
 } // namespace blaze::bench
