@@ -465,11 +465,23 @@ public:
     acceptor_.async_accept([s = shared_from_this()](error_code ec, tcp::socket sock) {
       if (ec == asio::error::operation_aborted || !s->acceptor_.is_open())
         return;
-      if (!ec)
+      if (!ec) {
+        s->failures_ = 0;
         s->handshake(std::move(sock));
-      else
-        spdlog::warn("accept on {}: {}", s->e_.to_string(), ec.message());
-      s->accept();
+        s->accept();
+        return;
+      }
+      // Out of descriptors (EMFILE) and the like: the pending connection
+      // stays queued, so re-arming at once would spin. Back off (10 ms,
+      // doubling to 1 s) and log once per streak.
+      if (s->failures_++ == 0)
+        spdlog::warn("accept on {}: {} (backing off)", s->e_.to_string(), ec.message());
+      auto delay = std::chrono::milliseconds(std::min<int64_t>(1000, int64_t(10) << std::min(s->failures_, 7u)));
+      s->retry_.expires_after(delay);
+      s->retry_.async_wait([s](error_code ec) {
+        if (!ec && s->acceptor_.is_open())
+          s->accept();
+      });
     });
   }
 
@@ -478,6 +490,7 @@ public:
     asio::post(ioc_, [s = shared_from_this()] {
       error_code ec;
       s->acceptor_.close(ec);
+      s->retry_.cancel();
     });
   }
 
@@ -552,6 +565,8 @@ private:
 
   asio::io_context& ioc_;
   tcp::acceptor acceptor_;
+  asio::steady_timer retry_{ioc_};
+  unsigned failures_ = 0;  // accept errors in a row
   endpoint e_;
   std::shared_ptr<ssl::context> ctx_;
   transport_options opts_;
