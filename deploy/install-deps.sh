@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libcaf-dev librocksdb-dev libcapnp-dev capnproto
   libspdlog-dev libfmt-dev libboost-test-dev libboost-dev
-  libssl-dev libzstd-dev libcli11-dev nlohmann-json3-dev
+  libssl-dev openssl libzstd-dev libcli11-dev nlohmann-json3-dev
 )
 
 missing=()
