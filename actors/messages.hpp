@@ -50,6 +50,7 @@ using compact_atom = caf::atom_constant<caf::atom("compact")>;
 using peer_ack_atom = caf::atom_constant<caf::atom("peerack")>;
 using acquire_atom = caf::atom_constant<caf::atom("acquire")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
+using opened_atom = caf::atom_constant<caf::atom("opened")>;
 
 /// The outcome of one write: its status, and on success the operation's dot
 /// and the record it touched.

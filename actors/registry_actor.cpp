@@ -10,7 +10,10 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <caf/blocking_actor.hpp>
+
 #include <chrono>
+#include <deque>
 #include <map>
 
 namespace blaze {
@@ -22,6 +25,22 @@ struct registry_state {
   // Shared with the cleanup functor, which runs after the state is gone.
   std::shared_ptr<std::map<std::string, database_handles>> open =
     std::make_shared<std::map<std::string, database_handles>>();
+  // Someone waiting for a database to be opened.
+  struct opener {
+    bool create;
+    bool pin;  // an acquire (a sync session) rather than an open
+    caf::typed_response_promise<database_handles> rp;
+  };
+  // Databases an opener thread is opening (at most cfg.parallel_opens at
+  // once; the rest wait in `queued`). Everyone asking meanwhile waits here;
+  // a close asked meanwhile runs once the open is answered.
+  struct opening {
+    std::vector<opener> waiters;
+    std::vector<caf::typed_response_promise<bool>> closers;
+  };
+  std::map<std::string, opening> opening;
+  std::deque<std::string> queued;
+  size_t running = 0;
   // Databases being closed: their actors were told to stop, and their store
   // (with its RocksDB lock) is released only once both are down. `close`
   // answers then, and an `open` of such a name waits for it; otherwise a
@@ -29,11 +48,6 @@ struct registry_state {
   struct closing {
     size_t alive = 2;  // of the database and oplog actors
     std::vector<caf::typed_response_promise<bool>> closers;
-    struct opener {
-      bool create;
-      bool pin;  // an acquire (a sync session) rather than an open
-      caf::typed_response_promise<database_handles> rp;
-    };
     std::vector<opener> openers;
   };
   // Who uses each open database. Databases a user opened stay open until
@@ -62,44 +76,63 @@ void stop(const database_handles& h) {
   caf::anon_send_exit(h.log, caf::exit_reason::user_shutdown);
 }
 
-caf::expected<database_handles> open_database(registry_pointer self, const std::string& name, bool create) {
-  if (auto s = validate_database_name(name); !s)
-    return to_error(s);
-  auto& open = *self->state.open;
-  if (auto it = open.find(name); it != open.end())
-    return it->second;
-  auto& cfg = self->state.cfg;
-  auto dir = cfg.data_dir / name;
-  if (!create && !is_database_dir(dir))
-    return to_error({errc::unknown_database, "no database '" + name + "' in " + cfg.data_dir.string()});
-  auto st = store::open(dir, replica_id(cfg.self, name), cfg.store, cfg.env);
-  if (!st)
-    return to_error(st.error());
-  std::shared_ptr<store> shared(std::move(*st));
-  database_handles h{name, spawn_database(self->system(), name, shared), spawn_oplog(self->system(), shared), shared};
-  open.emplace(name, h);
-  spdlog::debug("opened database {}", name);
-  return h;
-}
-
-void answer(caf::typed_response_promise<database_handles>& rp, caf::expected<database_handles> r) {
-  if (r)
-    rp.deliver(std::move(*r));
+// Records that a database was handed to a user (pin=false) or a session.
+void note_user(registry_pointer self, const std::string& name, bool pin) {
+  auto& u = self->state.users[name];
+  if (pin)
+    ++u.pins;
   else
-    rp.deliver(std::move(r.error()));
+    u.user = true;
 }
 
-// Opens (or finds) a database and records who uses it.
-caf::expected<database_handles> open_for(registry_pointer self, const std::string& name, bool create, bool pin) {
-  auto r = open_database(self, name, create);
-  if (r) {
-    auto& u = self->state.users[name];
-    if (pin)
-      ++u.pins;
+// Opens `name` on a thread of its own (a detached blocking actor, so the
+// actor system waits for it at shutdown); the result comes back as
+// `opened_atom`. The store is released if the registry is gone by then.
+void start_open(registry_pointer self, const std::string& name) {
+  auto& cfg = self->state.cfg;
+  ++self->state.running;
+  auto registry = caf::actor_cast<registry_actor>(self);
+  self->system().spawn([registry, name, dir = cfg.data_dir / name, id = replica_id(cfg.self, name), opts = cfg.store,
+                        env = cfg.env](caf::blocking_actor*) {
+    auto out = std::make_shared<opened_store>();
+    auto st = store::open(dir, id, opts, env);
+    if (st)
+      out->db = std::shared_ptr<store>(std::move(*st));
     else
-      u.user = true;
+      out->error = st.error();
+    caf::anon_send(registry, opened_atom::value, name, std::move(out));
+  });
+}
+
+// Hands `name` to `o` now, or once it is open (or closed, if closing).
+void request_open(registry_pointer self, const std::string& name, registry_state::opener o) {
+  auto& s = self->state;
+  if (auto c = s.closing.find(name); c != s.closing.end()) {
+    c->second.openers.push_back(std::move(o));  // reopened once it is closed
+    return;
   }
-  return r;
+  if (auto it = s.open->find(name); it != s.open->end()) {
+    note_user(self, name, o.pin);
+    o.rp.deliver(it->second);
+    return;
+  }
+  if (auto it = s.opening.find(name); it != s.opening.end()) {
+    it->second.waiters.push_back(std::move(o));
+    return;
+  }
+  if (auto v = validate_database_name(name); !v) {
+    o.rp.deliver(to_error(v));
+    return;
+  }
+  if (!o.create && !is_database_dir(s.cfg.data_dir / name)) {
+    o.rp.deliver(to_error({errc::unknown_database, "no database '" + name + "' in " + s.cfg.data_dir.string()}));
+    return;
+  }
+  s.opening[name].waiters.push_back(std::move(o));
+  if (s.running < std::max<size_t>(s.cfg.parallel_opens, 1))
+    start_open(self, name);
+  else
+    s.queued.push_back(name);
 }
 
 // Starts closing an open database; false when it is not open.
@@ -118,6 +151,41 @@ bool begin_close(registry_pointer self, const std::string& name) {
   self->monitor(h.log);
   stop(h);
   return true;
+}
+
+// An opener thread finished: start the next queued open, then spawn the
+// database's actors and answer everyone who waited.
+void on_opened(registry_pointer self, const std::string& name, std::shared_ptr<opened_store> out) {
+  auto& s = self->state;
+  --s.running;
+  while (!s.queued.empty() && s.running < std::max<size_t>(s.cfg.parallel_opens, 1)) {
+    auto next = std::move(s.queued.front());
+    s.queued.pop_front();
+    start_open(self, next);
+  }
+  auto it = s.opening.find(name);
+  if (it == s.opening.end())
+    return;  // cannot happen: one open per name at a time
+  auto pending = std::move(it->second);
+  s.opening.erase(it);
+  if (!out->db) {
+    for (auto& w : pending.waiters)
+      w.rp.deliver(to_error(out->error));
+    for (auto& c : pending.closers)
+      c.deliver(false);
+    return;
+  }
+  database_handles h{name, spawn_database(self->system(), name, out->db), spawn_oplog(self->system(), out->db),
+                     out->db};
+  s.open->emplace(name, h);
+  spdlog::debug("opened database {}", name);
+  for (auto& w : pending.waiters) {
+    note_user(self, name, w.pin);
+    w.rp.deliver(h);
+  }
+  if (!pending.closers.empty() && begin_close(self, name))
+    for (auto& c : pending.closers)
+      s.closing[name].closers.push_back(c);
 }
 
 void schedule_idle_check(registry_pointer self) {
@@ -150,24 +218,18 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
     for (auto& rp : done.closers)
       rp.deliver(true);
     for (auto& o : done.openers)
-      answer(o.rp, open_for(self, name, o.create, o.pin));
+      request_open(self, name, std::move(o));
   });
   schedule_idle_check(self);
   return {
     [self](open_atom, const std::string& name, bool create) {
       auto rp = self->make_response_promise<database_handles>();
-      if (auto c = self->state.closing.find(name); c != self->state.closing.end())
-        c->second.openers.push_back({create, false, rp});  // answered once it is closed
-      else
-        answer(rp, open_for(self, name, create, false));
+      request_open(self, name, {create, false, rp});
       return rp;
     },
     [self](acquire_atom, const std::string& name, bool create) {
       auto rp = self->make_response_promise<database_handles>();
-      if (auto c = self->state.closing.find(name); c != self->state.closing.end())
-        c->second.openers.push_back({create, true, rp});
-      else
-        answer(rp, open_for(self, name, create, true));
+      request_open(self, name, {create, true, rp});
       return rp;
     },
     [self](release_atom, const std::string& name) {
@@ -189,6 +251,9 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
       }
       schedule_idle_check(self);
     },
+    [self](opened_atom, const std::string& name, std::shared_ptr<opened_store> out) {
+      on_opened(self, name, std::move(out));
+    },
     [self](list_atom, open_atom) {
       std::vector<std::string> names;
       for (auto& [name, h] : *self->state.open)
@@ -209,6 +274,10 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
       auto& s = self->state;
       if (auto c = s.closing.find(name); c != s.closing.end()) {
         c->second.closers.push_back(rp);
+        return rp;
+      }
+      if (auto o = s.opening.find(name); o != s.opening.end()) {
+        o->second.closers.push_back(rp);  // closed once the open is answered
         return rp;
       }
       if (!begin_close(self, name)) {

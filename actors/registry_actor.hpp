@@ -36,6 +36,17 @@ struct registry_config {
   /// A database opened only for sync sessions closes once none has used it
   /// for this long (0: never). Databases opened with open_atom stay open.
   std::chrono::milliseconds idle_close{60'000};
+  /// Databases opened (RocksDB `DB::Open`, ~100 ms for a new one) at the
+  /// same time, each on its own thread; further opens queue. The registry
+  /// itself never blocks on an open, so a relay meeting hundreds of new
+  /// databases at once keeps answering for the open ones.
+  size_t parallel_opens = 4;
+};
+
+/// Internal: what an opener thread hands back to the registry.
+struct opened_store {
+  std::shared_ptr<store> db;  // null when the open failed
+  status error;
 };
 
 // clang-format off
@@ -47,8 +58,9 @@ using registry_actor = caf::typed_actor<
   // only sessions use closes after registry_config::idle_close unused.
   caf::replies_to<acquire_atom, std::string, bool>::with<database_handles>,
   caf::reacts_to<release_atom, std::string>,
-  // Internal: the idle check.
+  // Internal: the idle check, and an opener thread's result.
   caf::reacts_to<tick_atom>,
+  caf::reacts_to<opened_atom, std::string, std::shared_ptr<opened_store>>,
   // Names of the databases open now, sorted.
   caf::replies_to<list_atom, open_atom>::with<std::vector<std::string>>,
   // Names of every database in the data directory, sorted.
@@ -72,3 +84,4 @@ registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg);
 } // namespace blaze
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::database_handles)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<blaze::opened_store>)

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <thread>
 
 using namespace blaze;
@@ -162,6 +163,49 @@ BOOST_AUTO_TEST_CASE(databases_close_and_reopen) {
   must(n->close_database("db"));
   must(n->close_database("never-opened"));
   BOOST_TEST(must(n->databases()) == std::vector<std::string>{"db"});
+}
+
+// The registry opens databases on opener threads, several at once: callers
+// racing for one new name share one instance, and closes and reopens racing
+// with those opens leave every database usable with its data.
+BOOST_AUTO_TEST_CASE(concurrent_opens_share_one_instance_and_race_safely_with_closes) {
+  temp_dir tmp;
+  auto n = open_node(tmp / "data");
+  constexpr int names = 12, callers = 36;
+  std::vector<std::future<database>> opened;
+  for (int i = 0; i < callers; ++i)
+    opened.push_back(std::async(std::launch::async, [&n, i] { return open_db(*n, "db" + std::to_string(i % names)); }));
+  std::map<std::string, database_actor> actor_of;
+  for (auto& f : opened) {
+    auto db = f.get();
+    auto [it, fresh] = actor_of.emplace(db.name(), db.handles().db);
+    BOOST_TEST((it->second == db.handles().db), db.name() << " was opened twice");
+    if (fresh)
+      must(db.insert("c", {{"name", db.name()}}));
+  }
+  BOOST_TEST(actor_of.size() == size_t(names));
+  BOOST_TEST(must(n->databases()).size() == size_t(names));
+
+  // closes and reopens of the same names, from many threads at once
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::future<void>> work;
+    for (int i = 0; i < callers; ++i)
+      work.push_back(std::async(std::launch::async, [&n, i] {
+        auto name = "db" + std::to_string(i % names);
+        if (i % 3 == 0)
+          must(n->close_database(name), "close_database");
+        else
+          BOOST_TEST(open_db(*n, name, false).name() == name);
+      }));
+    for (auto& w : work)
+      w.get();
+  }
+  for (int i = 0; i < names; ++i) {
+    auto db = open_db(*n, "db" + std::to_string(i), false);
+    auto rows = must(db.query("c").run());
+    BOOST_REQUIRE(rows.size() == 1u);
+    BOOST_TEST(rows[0].doc.at("name") == value(db.name()));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(data_survives_a_node_restart) {
