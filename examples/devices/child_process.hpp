@@ -23,8 +23,10 @@ namespace blaze::demo {
 
 class child_process {
 public:
-  /// Starts argv[0] (a path) with `argv`.
-  explicit child_process(std::vector<std::string> argv) : argv_(std::move(argv)) {
+  /// Starts argv[0] (a path) with `argv`; its stderr goes to `stderr_path`
+  /// (appended) when given, else to ours.
+  explicit child_process(std::vector<std::string> argv, const std::string& stderr_path = {})
+      : argv_(std::move(argv)) {
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
       throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
@@ -32,6 +34,8 @@ public:
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    if (!stderr_path.empty())
+      posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     std::vector<char*> args;
     for (auto& a : argv_)
       args.push_back(a.data());
