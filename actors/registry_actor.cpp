@@ -3,6 +3,7 @@
 #include "actors/errors.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/blocking_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
@@ -10,8 +11,6 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
-#include <caf/blocking_actor.hpp>
-
 #include <chrono>
 #include <deque>
 #include <map>
@@ -61,6 +60,7 @@ struct registry_state {
   std::map<std::string, usage> users;
   std::map<std::string, closing> closing;
   std::map<caf::actor_addr, std::string> stopping;  // actor being stopped -> its database
+  std::chrono::steady_clock::time_point next_compaction;
   static inline const char* name = "blaze.registry";
 };
 
@@ -188,10 +188,32 @@ void on_opened(registry_pointer self, const std::string& name, std::shared_ptr<o
       s.closing[name].closers.push_back(c);
 }
 
-void schedule_idle_check(registry_pointer self) {
-  auto idle = self->state.cfg.idle_close;
-  if (idle.count() > 0)
-    self->delayed_send(self, std::max(idle / 2, std::chrono::milliseconds(100)), tick_atom::value);
+// The tick drives the idle check and periodic compaction, at the finer of
+// the two cadences (none when both are off).
+void schedule_tick(registry_pointer self) {
+  auto& cfg = self->state.cfg;
+  std::chrono::milliseconds every{0};
+  if (cfg.idle_close.count() > 0)
+    every = cfg.idle_close / 2;
+  if (cfg.compact_interval.count() > 0 && (every.count() == 0 || cfg.compact_interval < every))
+    every = cfg.compact_interval;
+  if (every.count() > 0)
+    self->delayed_send(self, std::max(every, std::chrono::milliseconds(100)), tick_atom::value);
+}
+
+// Asks every open database to compact its log; results are logged.
+void compact_open_databases(registry_pointer self) {
+  for (auto& [name, h] : *self->state.open)
+    self->request(h.db, caf::infinite, compact_atom::value, std::vector<node_id>{})
+      .then(
+        [name = name](const compact_report& r) {
+          if (r.removed > 0)
+            spdlog::info("database {}: compacted {} operations ({} bytes), {} left in the log", name, r.removed,
+                         r.bytes, r.kept);
+        },
+        [name = name](const caf::error& e) {
+          spdlog::warn("database {}: automatic compaction failed: {}", name, caf::to_string(e));
+        });
 }
 
 registry_actor::behavior_type registry_impl(registry_pointer self, registry_config cfg) {
@@ -220,7 +242,8 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
     for (auto& o : done.openers)
       request_open(self, name, std::move(o));
   });
-  schedule_idle_check(self);
+  self->state.next_compaction = std::chrono::steady_clock::now() + self->state.cfg.compact_interval;
+  schedule_tick(self);
   return {
     [self](open_atom, const std::string& name, bool create) {
       auto rp = self->make_response_promise<database_handles>();
@@ -243,13 +266,19 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
       auto now = std::chrono::steady_clock::now();
       std::vector<std::string> idle;
       for (auto& [name, u] : self->state.users)
-        if (!u.user && u.pins == 0 && now - u.released >= self->state.cfg.idle_close)
+        if (self->state.cfg.idle_close.count() > 0 && !u.user && u.pins == 0 &&
+            now - u.released >= self->state.cfg.idle_close)
           idle.push_back(name);
       for (auto& name : idle) {
         spdlog::debug("closing idle database {}", name);
         begin_close(self, name);
       }
-      schedule_idle_check(self);
+      auto& s = self->state;
+      if (s.cfg.compact_interval.count() > 0 && now >= s.next_compaction) {
+        s.next_compaction = now + s.cfg.compact_interval;
+        compact_open_databases(self);
+      }
+      schedule_tick(self);
     },
     [self](opened_atom, const std::string& name, std::shared_ptr<opened_store> out) {
       on_opened(self, name, std::move(out));

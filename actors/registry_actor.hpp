@@ -41,6 +41,9 @@ struct registry_config {
   /// itself never blocks on an open, so a relay meeting hundreds of new
   /// databases at once keeps answering for the open ones.
   size_t parallel_opens = 4;
+  /// Every open database compacts its log this often (database_actor's
+  /// compact_atom: up to what every known peer acknowledged); 0: never.
+  std::chrono::milliseconds compact_interval{600'000};
 };
 
 /// Internal: what an opener thread hands back to the registry.
@@ -58,7 +61,8 @@ using registry_actor = caf::typed_actor<
   // only sessions use closes after registry_config::idle_close unused.
   caf::replies_to<acquire_atom, std::string, bool>::with<database_handles>,
   caf::reacts_to<release_atom, std::string>,
-  // Internal: the idle check, and an opener thread's result.
+  // Internal: the idle check and compaction timer, and an opener thread's
+  // result.
   caf::reacts_to<tick_atom>,
   caf::reacts_to<opened_atom, std::string, std::shared_ptr<opened_store>>,
   // Names of the databases open now, sorted.

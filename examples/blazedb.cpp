@@ -141,6 +141,18 @@ int run(int argc, char** argv) {
   c_serve->add_option("--listen", serve.listen, "TCP endpoint (TLS with --tls-cert); repeatable")->type_name("HOST:PORT");
   c_serve->add_option("--ws", serve.ws, "WebSocket endpoint (wss with --tls-cert); repeatable")->type_name("HOST:PORT");
   tls_options(c_serve, serve.tls, true);
+  c_serve
+    ->add_option("--idle-close", serve.idle_close_s,
+                 "Close a database no session has used for this many seconds; reopen it on demand (0: never)")
+    ->check(CLI::NonNegativeNumber)
+    ->type_name("SECONDS")
+    ->capture_default_str();
+  c_serve
+    ->add_option("--compact-every", serve.compact_every_s,
+                 "Compact every open database's log this often, up to what all its peers acknowledged (0: never)")
+    ->check(CLI::NonNegativeNumber)
+    ->type_name("SECONDS")
+    ->capture_default_str();
 
   sync_args sync_a;
   auto* c_sync = app.add_subcommand("sync", "Sync databases with a peer (--db: only that one; default: all)");

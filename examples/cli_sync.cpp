@@ -52,8 +52,7 @@ private:
   sigset_t set_;
 };
 
-std::unique_ptr<node> open_node(const global_options& g) {
-  node_options o;
+std::unique_ptr<node> open_node(const global_options& g, node_options o = {}) {
   o.data_dir = g.data_dir;
   if (g.mode)
     o.mode = *g.mode;
@@ -89,15 +88,22 @@ ojson link_json(const link_status& s) {
   return o;
 }
 
+size_t open_count(const node& n) {
+  auto names = n.open_databases();
+  return names ? names->size() : 0;
+}
+
 // Writes <data>/peers.json atomically (rename).
 void write_peers(const std::string& data_dir, const std::string& role, const std::vector<std::string>& listening,
-                 const std::string& url, const std::vector<link_status>& links, size_t sessions) {
+                 const std::string& url, const std::vector<link_status>& links, size_t sessions,
+                 size_t open_databases) {
   ojson o;
   o["pid"] = ::getpid();
   o["role"] = role;
   o["updated"] = static_cast<int64_t>(std::time(nullptr));
   o["listening"] = listening;
   o["sessions"] = sessions;
+  o["open_databases"] = open_databases;
   if (!url.empty())
     o["peer_url"] = url;
   auto arr = ojson::array();
@@ -183,7 +189,10 @@ int cmd_serve(const global_options& g, const serve_args& a) {
   }
   so.tls = tls_of(a.tls);
   signal_waiter signals;
-  auto n = open_node(g);
+  node_options no;
+  no.idle_database_close = std::chrono::milliseconds(static_cast<int64_t>(a.idle_close_s * 1000));
+  no.compact_interval = std::chrono::milliseconds(static_cast<int64_t>(a.compact_every_s * 1000));
+  auto n = open_node(g, no);
   auto srv = n->serve(so);
   if (!srv)
     fail(srv.error());
@@ -195,7 +204,8 @@ int cmd_serve(const global_options& g, const serve_args& a) {
   std::cout << "node " << n->id().to_hex() << " serving " << g.data_dir << " (Ctrl-C to stop)" << std::endl;
   int sig = 0;
   while ((sig = signals.wait(1000ms)) == 0)
-    write_peers(g.data_dir, "serve", where, "", (*srv)->session_status(), (*srv)->sessions());
+    write_peers(g.data_dir, "serve", where, "", (*srv)->session_status(), (*srv)->sessions(),
+                open_count(*n));
   std::cout << "stopping (" << strsignal(sig) << ")" << std::endl;
   (*srv)->stop();
   srv->reset();
@@ -281,7 +291,7 @@ int cmd_sync(const global_options& g, const sync_args& a) {
   std::vector<std::string> last_state;
   while ((sig = signals.wait(1000ms)) == 0) {
     auto [links, p] = snapshot();
-    write_peers(g.data_dir, "sync", {}, a.url, links, 0);
+    write_peers(g.data_dir, "sync", {}, a.url, links, 0, open_count(*n));
     for (size_t i = 0; i < links.size(); ++i) {
       auto& l = links[i];
       std::string state = l.synced ? "synced" : l.connected ? "syncing" : "disconnected";

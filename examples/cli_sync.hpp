@@ -18,6 +18,8 @@ struct serve_args {
   std::vector<std::string> listen;  // HOST:PORT, TCP (TLS with a certificate)
   std::vector<std::string> ws;      // HOST:PORT, WebSocket (wss with a certificate)
   tls_args tls;
+  double idle_close_s = 60;      // node_options::idle_database_close
+  double compact_every_s = 600;  // node_options::compact_interval
 };
 
 struct sync_args {

@@ -246,6 +246,7 @@ result<std::unique_ptr<node>> node::open(const node_options& opts) {
   rc.store.max_clock_skew_ms = opts.max_clock_skew_ms;
   rc.env = std::make_shared<storage_environment>(opts.storage);
   rc.idle_close = opts.idle_database_close;
+  rc.compact_interval = opts.compact_interval;
   n->registry_ = spawn_registry(*n->sys_, std::move(rc));
   return n;
 }

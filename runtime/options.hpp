@@ -27,6 +27,10 @@ struct node_options {
   /// no session has used it for this long, and reopened on demand (0: never).
   /// Databases opened with node::open_database stay open until closed.
   std::chrono::milliseconds idle_database_close{60'000};
+  /// Every open database compacts its operation log this often, up to what
+  /// every peer it knows acknowledged (database::compact); 0: only when
+  /// asked. Peers behind the compaction point catch up from a snapshot.
+  std::chrono::milliseconds compact_interval{600'000};
   /// Load CAF's io middleman so this node can serve and sync over caf://
   /// (CAF remote actors). Off by default: it costs a thread.
   bool caf_remote = false;

@@ -208,6 +208,37 @@ BOOST_AUTO_TEST_CASE(concurrent_opens_share_one_instance_and_race_safely_with_cl
   }
 }
 
+// node_options::compact_interval: open databases compact on their own, up to
+// what every known peer acknowledged, and lose no record.
+BOOST_AUTO_TEST_CASE(open_databases_compact_their_logs_periodically) {
+  temp_dir tmp;
+  auto o = options_for(tmp / "data");
+  o.compact_interval = std::chrono::milliseconds(200);
+  auto made = node::open(o);
+  BOOST_REQUIRE(made.ok());
+  auto n = std::move(*made);
+  auto alone = open_db(*n, "alone");  // no peer: the whole log compacts
+  auto shared = open_db(*n, "shared");  // a peer acknowledged 20 of 50
+  for (int i = 0; i < 50; ++i) {
+    must(alone.insert("c", {{"i", i}}));
+    must(shared.insert("c", {{"i", i}}));
+  }
+  node_id peer = id128::from_bytes(reinterpret_cast<const unsigned char*>("peer-node-id-16b"));
+  version_vector acked;
+  acked.set(replica_id(n->id(), "shared"), 20);
+  caf::anon_send(shared.handles().db, peer_ack_atom::value, peer, acked);
+
+  auto log_size = [](database& db) { return must(db.operations_after({}, 1000)).size(); };
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((log_size(alone) > 0 || log_size(shared) > 30) && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  BOOST_TEST(log_size(alone) == 0u);
+  BOOST_TEST(log_size(shared) == 30u);  // what the peer lacks stays in the log
+  BOOST_TEST(must(alone.query("c").run()).size() == 50u);
+  BOOST_TEST(must(shared.query("c").run()).size() == 50u);
+  BOOST_TEST(info(alone).versions.total() == 50u);
+}
+
 BOOST_AUTO_TEST_CASE(data_survives_a_node_restart) {
   temp_dir tmp;
   record_id id;
