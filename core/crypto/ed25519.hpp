@@ -4,14 +4,13 @@
 // key that must have signed it.
 #pragma once
 
+#include "core/crypto/pkey.hpp"
 #include "core/crypto/secret.hpp"
 #include "core/ids.hpp"
 #include "core/status.hpp"
 
 #include <openssl/types.h>
 
-#include <array>
-#include <compare>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -23,24 +22,10 @@ namespace blaze::crypto {
 /// A 32-byte Ed25519 public key (RFC 8032 encoding). Any 32 bytes can be
 /// held; whether they are a valid point is found out by `verify`, which
 /// returns false for an invalid key.
-struct ed25519_public_key {
-  std::array<uint8_t, 32> bytes{};
-
-  /// Exactly 32 bytes; nullopt otherwise.
-  static std::optional<ed25519_public_key> from_bytes(std::string_view raw);
-  std::string_view view() const { return {reinterpret_cast<const char*>(bytes.data()), bytes.size()}; }
-  auto operator<=>(const ed25519_public_key&) const = default;
-};
+using ed25519_public_key = fixed_bytes<struct ed25519_public_tag, 32>;
 
 /// A 64-byte Ed25519 signature (R || S).
-struct signature {
-  std::array<uint8_t, 64> bytes{};
-
-  /// Exactly 64 bytes; nullopt otherwise.
-  static std::optional<signature> from_bytes(std::string_view raw);
-  std::string_view view() const { return {reinterpret_cast<const char*>(bytes.data()), bytes.size()}; }
-  auto operator<=>(const signature&) const = default;
-};
+using signature = fixed_bytes<struct ed25519_signature_tag, 64>;
 
 /// node id = first 16 bytes (big-endian, as id128::from_bytes) of
 /// SHA-256(public key). The same derivation as runtime/identity.
@@ -59,9 +44,8 @@ public:
   /// Ed25519 key, as runtime/identity keeps it in identity.key.
   static result<signing_key> from_pem(std::string_view pem);
 
-  signing_key(signing_key&&) noexcept;
-  signing_key& operator=(signing_key&&) noexcept;
-  ~signing_key();
+  signing_key(signing_key&&) noexcept = default;
+  signing_key& operator=(signing_key&&) noexcept = default;
 
   /// The 32-byte seed. Secret: keep it in a secret_bytes.
   secret_bytes<32> seed() const;
@@ -76,8 +60,10 @@ public:
   result<signature> sign(std::string_view message) const;
 
 private:
-  signing_key(EVP_PKEY* key, const ed25519_public_key& pub);
-  EVP_PKEY* key_ = nullptr;
+  /// Takes an Ed25519 private key.
+  static result<signing_key> adopt(result<pkey_handle> key);
+  signing_key(pkey_handle key, const ed25519_public_key& pub) : key_(std::move(key)), pub_(pub) {}
+  pkey_handle key_;
   ed25519_public_key pub_;
 };
 

@@ -11,73 +11,27 @@
 namespace blaze::crypto {
 
 using ossl::pkey_ctx_ptr;
-using ossl::pkey_ptr;
 
-std::optional<x25519_public_key> x25519_public_key::from_bytes(std::string_view raw) {
-  if (raw.size() != 32)
-    return std::nullopt;
-  x25519_public_key k;
-  std::copy(raw.begin(), raw.end(), k.bytes.begin());
-  return k;
-}
-
-namespace {
-
-result<x25519_key> adopt(EVP_PKEY* raw, x25519_key (*make)(EVP_PKEY*, const x25519_public_key&)) {
-  pkey_ptr key(raw);
+result<x25519_key> x25519_key::adopt(result<pkey_handle> key) {
   if (!key)
-    return ossl::failure(errc::invalid_argument, "not an X25519 private key");
-  x25519_public_key pub;
-  size_t len = pub.bytes.size();
-  if (EVP_PKEY_get_raw_public_key(key.get(), pub.bytes.data(), &len) != 1 || len != pub.bytes.size())
-    return ossl::failure(errc::invalid_argument, "cannot read the X25519 public key");
-  return make(key.release(), pub);
+    return key.error();
+  auto pub = raw_key::public_bytes(key->get());
+  if (!pub)
+    return pub.error();
+  return x25519_key(std::move(*key), x25519_public_key{*pub});
 }
 
-} // namespace
-
-struct x25519_key_access {
-  static x25519_key make(EVP_PKEY* k, const x25519_public_key& pub) { return x25519_key(k, pub); }
-};
-
-x25519_key::x25519_key(x25519_key&& o) noexcept : key_(o.key_), pub_(o.pub_) { o.key_ = nullptr; }
-
-x25519_key& x25519_key::operator=(x25519_key&& o) noexcept {
-  if (this != &o) {
-    EVP_PKEY_free(key_);
-    key_ = o.key_;
-    pub_ = o.pub_;
-    o.key_ = nullptr;
-  }
-  return *this;
-}
-
-x25519_key::~x25519_key() { EVP_PKEY_free(key_); }
-
-result<x25519_key> x25519_key::generate() {
-  EVP_PKEY* raw = nullptr;
-  pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "X25519", nullptr));
-  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_keygen(ctx.get(), &raw) != 1)
-    return ossl::failure(errc::io_error, "cannot generate an X25519 key");
-  return adopt(raw, &x25519_key_access::make);
-}
+result<x25519_key> x25519_key::generate() { return adopt(raw_key::generate("X25519")); }
 
 result<x25519_key> x25519_key::from_raw(const secret_bytes<32>& raw) {
-  return adopt(EVP_PKEY_new_raw_private_key_ex(nullptr, "X25519", nullptr, raw.data(), raw.size()),
-               &x25519_key_access::make);
+  return adopt(raw_key::from_private("X25519", raw));
 }
 
-secret_bytes<32> x25519_key::raw() const {
-  secret_bytes<32> s;
-  size_t len = s.size();
-  if (!key_ || EVP_PKEY_get_raw_private_key(key_, s.data(), &len) != 1 || len != s.size())
-    return {};  // unreachable for a key made by this class
-  return s;
-}
+secret_bytes<32> x25519_key::raw() const { return raw_key::private_bytes(key_.get()); }
 
 result<secret_bytes<32>> x25519_key::agree(const x25519_public_key& peer) const {
-  pkey_ptr pk(EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, peer.bytes.data(), peer.bytes.size()));
-  pkey_ctx_ptr ctx(key_ ? EVP_PKEY_CTX_new_from_pkey(nullptr, key_, nullptr) : nullptr);
+  pkey_handle pk(EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, peer.bytes.data(), peer.bytes.size()));
+  pkey_ctx_ptr ctx(key_ ? EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr) : nullptr);
   secret_bytes<32> shared;
   size_t len = shared.size();
   if (!pk || !ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer_ex(ctx.get(), pk.get(), 1) != 1 ||
@@ -146,11 +100,11 @@ result<content_key> unwrap(std::string_view wrapped, const x25519_key& recipient
   if (static_cast<uint8_t>(wrapped[0]) != wrapped_version)
     return status{errc::corrupt, "wrapped key of unknown version " + std::to_string(static_cast<uint8_t>(wrapped[0]))};
   uint32_t epoch = wire::get_u32(wrapped.data() + 1);
-  auto eph = x25519_public_key::from_bytes(wrapped.substr(5, 32));
-  auto shared = recipient.agree(*eph);
+  auto eph = *x25519_public_key::from_bytes(wrapped.substr(5, 32));
+  auto shared = recipient.agree(eph);
   if (!shared)
     return shared.error();
-  auto w = derive(*shared, database_id, epoch, recipient.public_key(), eph->view());
+  auto w = derive(*shared, database_id, epoch, recipient.public_key(), eph.view());
   if (!w)
     return w.error();
   auto pt = aes256gcm::decrypt(w->key, w->iv, wrapped.substr(header_size), wrapped.substr(0, header_size));

@@ -24,28 +24,18 @@
 #pragma once
 
 #include "core/crypto/content_key.hpp"
+#include "core/crypto/pkey.hpp"
 #include "core/crypto/secret.hpp"
 #include "core/status.hpp"
 
-#include <openssl/types.h>
-
-#include <array>
-#include <compare>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
 namespace blaze::crypto {
 
 /// A 32-byte X25519 public key (RFC 7748).
-struct x25519_public_key {
-  std::array<uint8_t, 32> bytes{};
-
-  static std::optional<x25519_public_key> from_bytes(std::string_view raw);
-  std::string_view view() const { return {reinterpret_cast<const char*>(bytes.data()), bytes.size()}; }
-  auto operator<=>(const x25519_public_key&) const = default;
-};
+using x25519_public_key = fixed_bytes<struct x25519_public_tag, 32>;
 
 /// An X25519 private key: a member's key-agreement key, separate from its
 /// Ed25519 identity key. Move-only; OpenSSL wipes the key when freed.
@@ -55,9 +45,8 @@ public:
   /// From the 32 raw private bytes (RFC 7748 scalar, clamped by X25519).
   static result<x25519_key> from_raw(const secret_bytes<32>& raw);
 
-  x25519_key(x25519_key&&) noexcept;
-  x25519_key& operator=(x25519_key&&) noexcept;
-  ~x25519_key();
+  x25519_key(x25519_key&&) noexcept = default;
+  x25519_key& operator=(x25519_key&&) noexcept = default;
 
   /// The 32 raw private bytes. Secret.
   secret_bytes<32> raw() const;
@@ -68,9 +57,9 @@ public:
   result<secret_bytes<32>> agree(const x25519_public_key& peer) const;
 
 private:
-  friend struct x25519_key_access;
-  x25519_key(EVP_PKEY* key, const x25519_public_key& pub) : key_(key), pub_(pub) {}
-  EVP_PKEY* key_ = nullptr;
+  static result<x25519_key> adopt(result<pkey_handle> key);
+  x25519_key(pkey_handle key, const x25519_public_key& pub) : key_(std::move(key)), pub_(pub) {}
+  pkey_handle key_;
   x25519_public_key pub_;
 };
 

@@ -29,6 +29,14 @@ inline const std::string collection = "notes";
   std::abort();
 }
 
+/// Checks an invariant of `target`; a violation prints it and aborts, so
+/// libFuzzer records the input as a crash.
+#define FUZZ_CRYPTO_CHECK(target, cond, detail)                                                    \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      ::blaze::fuzz_crypto::violated(target, #cond, detail);                                       \
+  } while (0)
+
 template <class T> T must(result<T> r, const char* what) {
   if (!r)
     violated("fuzz_crypto", what, r.error().to_string());

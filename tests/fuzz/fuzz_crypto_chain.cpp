@@ -26,14 +26,7 @@ using namespace blaze::fuzz_crypto;
 
 namespace {
 
-[[noreturn]] void fail(const char* what, const std::string& detail = {}) {
-  violated("fuzz_crypto_chain", what, detail);
-}
-#define CHAIN_CHECK(cond, detail)                                                                  \
-  do {                                                                                             \
-    if (!(cond))                                                                                   \
-      fail(#cond, detail);                                                                         \
-  } while (0)
+#define CHAIN_CHECK(cond, detail) FUZZ_CRYPTO_CHECK("fuzz_crypto_chain", cond, detail)
 
 std::string describe(const chain_verdict& v) {
   if (v.ok())

@@ -27,14 +27,7 @@ using namespace blaze::fuzz_crypto;
 
 namespace {
 
-[[noreturn]] void fail(const char* what, const std::string& detail = {}) {
-  violated("fuzz_crypto_open", what, detail);
-}
-#define OPEN_CHECK(cond, detail)                                                                   \
-  do {                                                                                             \
-    if (!(cond))                                                                                   \
-      fail(#cond, detail);                                                                         \
-  } while (0)
+#define OPEN_CHECK(cond, detail) FUZZ_CRYPTO_CHECK("fuzz_crypto_open", cond, detail)
 
 template <class T> void clean_refusal(const result<T>& r, const char* what) {
   OPEN_CHECK(!r.ok() && r.error().code == errc::corrupt && !r.error().message.empty(), what);
