@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <stdexcept>
 
@@ -101,6 +102,14 @@ void report(const figure& f) {
   std::fflush(stdout);
 }
 
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  if (!(in >> one >> five >> fifteen))
+    return "unknown";
+  return one + " " + five + " " + fifteen;
+}
+
 void progress(const std::string& line) {
   std::cerr << "bench: " << line << std::endl;
 }
@@ -127,7 +136,9 @@ int run_bench(const std::vector<std::string>& args) {
                  "          (groups: latency, batched, async, merges, sync)\n"
                  "  sync    sync over TCP loopback: initial sync, propagation through a relay, wire bytes\n"
                  "          per update, many sessions on one relay, loopback TCP reference\n"
-                 "          (groups: loopback, initial, propagation, wire, relay)\n";
+                 "          (groups: loopback, initial, propagation, wire, relay)\n"
+                 "  crypto  Ed25519 sign/verify, hash chain verification, AES-256-GCM seal/open, key wrap,\n"
+                 "          sealed bytes, SHA-256 reference (groups: ed25519, chain, aead, wrap, reference)\n";
   };
   if (args.empty()) {
     usage();
@@ -154,8 +165,9 @@ int run_bench(const std::vector<std::string>& args) {
     }
   }
   const std::vector<std::string> groups =
-    args[0] == "sync" ? std::vector<std::string>{"loopback", "initial", "propagation", "wire", "relay"}
-                      : std::vector<std::string>{"latency", "batched", "async", "merges", "sync"};
+    args[0] == "sync"     ? std::vector<std::string>{"loopback", "initial", "propagation", "wire", "relay"}
+    : args[0] == "crypto" ? std::vector<std::string>{"ed25519", "chain", "aead", "wrap", "reference"}
+                          : std::vector<std::string>{"latency", "batched", "async", "merges", "sync"};
   if (!opts.only.empty() && std::find(groups.begin(), groups.end(), opts.only) == groups.end()) {
     std::cerr << "bench: unknown group '" << opts.only << "'\n";
     usage();
@@ -169,6 +181,8 @@ int run_bench(const std::vector<std::string>& args) {
       return bench::run_local(opts);
     if (args[0] == "sync")
       return bench::run_sync(opts);
+    if (args[0] == "crypto")
+      return bench::run_crypto(opts);
   } catch (const std::exception& e) {
     std::cerr << "bench: " << e.what() << "\n";
     return 1;

@@ -437,18 +437,6 @@ double merge_run(const merge_workload& w, int reps) {
 
 } // namespace
 
-namespace {
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  if (!(in >> one >> five >> fifteen))
-    return "unknown";
-  return one + " " + five + " " + fifteen;
-}
-
-} // namespace
-
 int run_local(const options& opts) {
   const int runs = opts.runs;
   const bool q = opts.quick;

@@ -47,6 +47,9 @@ double quantile(const std::vector<double>& sorted, double p);
 /// Prints the figure as one JSON line on stdout.
 void report(const figure& f);
 
+/// /proc/loadavg's 1, 5 and 15 minute figures ("unknown" if unreadable).
+std::string load_average();
+
 /// A line of progress on stderr.
 void progress(const std::string& line);
 
@@ -72,5 +75,6 @@ inline double seconds_since(steady::time_point t0) {
 
 int run_local(const options& opts);
 int run_sync(const options& opts);
+int run_crypto(const options& opts);
 
 } // namespace blaze::bench

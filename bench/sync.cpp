@@ -77,14 +77,6 @@ uint64_t wall_ms() {
   return static_cast<uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
 }
 
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  if (!(in >> one >> five >> fifteen))
-    return "unknown";
-  return one + " " + five + " " + fifteen;
-}
-
 /// Open file descriptors of process `pid` ("self": this one).
 size_t open_fds(const std::string& pid = "self") {
   std::error_code ec;

@@ -1,23 +1,20 @@
 #include "runtime/identity.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/sha.h>
+#include "core/crypto/ed25519.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
-#include <memory>
 #include <sstream>
 
 namespace blaze {
 
 namespace {
-
-using pkey_ptr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
 std::string instance_text(const std::filesystem::path& dir) {
   char host[256] = {};
@@ -49,36 +46,26 @@ result<std::string> read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-result<identity> from_key(EVP_PKEY* key) {
+// The key helpers (generation, PEM, node id) are core/crypto's: the node id
+// is crypto::node_id_of(public key), the one the hash chain checks.
+identity from_key(const crypto::signing_key& key) {
   identity out;
-  unsigned char pub[32];
-  size_t len = sizeof(pub);
-  if (EVP_PKEY_get_raw_public_key(key, pub, &len) != 1 || len != 32)
-    return status{errc::corrupt, "identity key is not an Ed25519 key"};
-  out.public_key.assign(reinterpret_cast<char*>(pub), 32);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(pub, 32, digest);
-  out.id = id128::from_bytes(digest);
+  out.public_key = std::string(key.public_key().view());
+  out.id = key.id();
   return out;
 }
 
 result<identity> create(const std::filesystem::path& key_path) {
-  EVP_PKEY* raw = nullptr;
-  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr),
-                                                                  EVP_PKEY_CTX_free);
-  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_keygen(ctx.get(), &raw) != 1)
-    return status{errc::io_error, "cannot generate an Ed25519 key"};
-  pkey_ptr key(raw, EVP_PKEY_free);
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  if (!PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr))
-    return status{errc::io_error, "cannot encode the identity key"};
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  if (auto s = write_private(key_path, std::string(data, static_cast<size_t>(n))); !s)
+  auto key = crypto::signing_key::generate();
+  if (!key)
+    return status{errc::io_error, "cannot generate an Ed25519 key: " + key.error().to_string()};
+  auto pem = key->to_pem();
+  if (!pem)
+    return status{errc::io_error, "cannot encode the identity key: " + pem.error().to_string()};
+  if (auto s = write_private(key_path, *pem); !s)
     return s;
-  auto id = from_key(key.get());
-  if (id)
-    id->fresh = true;
+  auto id = from_key(*key);
+  id.fresh = true;
   return id;
 }
 
@@ -96,13 +83,12 @@ result<identity> load_or_create_identity(const std::filesystem::path& dir) {
       auto pem = read_file(key_path);
       if (!pem)
         return pem.error();
-      std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())),
-                                                    BIO_free);
-      pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+      auto key = crypto::signing_key::from_pem(*pem);
       if (!key)
-        return status{errc::corrupt, key_path.string() + " is not a PEM private key"};
+        return status{errc::corrupt, key_path.string() + " is not a PEM Ed25519 private key (" +
+                                       key.error().to_string() + ")"};
       ::chmod(key_path.c_str(), 0600);
-      return from_key(key.get());
+      return from_key(*key);
     }
     reason = inst ? "the data directory was copied or moved (instance file names another host or path)"
                   : "the data directory has a key but no instance file";

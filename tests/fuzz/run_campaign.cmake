@@ -18,7 +18,8 @@ execute_process(
           -print_final_stats=1 -artifact_prefix=${WORK}/artifacts/ ${WORK}/corpus
   RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "fuzz_sync_frames found a problem (exit ${rc}); the input is in ${WORK}/artifacts/. "
+  get_filename_component(fuzzer_name ${FUZZER} NAME)
+  message(FATAL_ERROR "${fuzzer_name} found a problem (exit ${rc}); the input is in ${WORK}/artifacts/. "
                       "Reproduce with: ${FUZZER} <that file>")
 endif()
 file(GLOB grown ${WORK}/corpus/*)
