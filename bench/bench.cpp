@@ -135,8 +135,8 @@ int run_bench(const std::vector<std::string>& args) {
                  "  local   write latency, batched/async throughput vs raw RocksDB, field merges\n"
                  "          (groups: latency, batched, async, merges, sync)\n"
                  "  sync    sync over TCP loopback: initial sync, propagation through a relay, wire bytes\n"
-                 "          per update, many sessions on one relay, loopback TCP reference\n"
-                 "          (groups: loopback, initial, propagation, wire, relay)\n"
+                 "          per update, many sessions on one relay, thousands of databases on one relay,\n"
+                 "          loopback TCP reference (groups: loopback, initial, propagation, wire, relay, hosting)\n"
                  "  crypto  Ed25519 sign/verify, hash chain verification, AES-256-GCM seal/open, key wrap,\n"
                  "          sealed bytes, SHA-256 reference (groups: ed25519, chain, aead, wrap, reference)\n";
   };
@@ -165,7 +165,7 @@ int run_bench(const std::vector<std::string>& args) {
     }
   }
   const std::vector<std::string> groups =
-    args[0] == "sync"     ? std::vector<std::string>{"loopback", "initial", "propagation", "wire", "relay"}
+    args[0] == "sync"     ? std::vector<std::string>{"loopback", "initial", "propagation", "wire", "relay", "hosting"}
     : args[0] == "crypto" ? std::vector<std::string>{"ed25519", "chain", "aead", "wrap", "reference"}
                           : std::vector<std::string>{"latency", "batched", "async", "merges", "sync"};
   if (!opts.only.empty() && std::find(groups.begin(), groups.end(), opts.only) == groups.end()) {

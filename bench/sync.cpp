@@ -702,9 +702,8 @@ std::string blazedb_executable() {
 /// `<data>/peers.json` it rewrites every second (docs/cli.md).
 class relay_process {
 public:
-  relay_process(const fs::path& data, const fs::path& log)
-      : data_(data), log_(log),
-        proc_({blazedb_executable(), "--data", data.string(), "serve", "--listen", "127.0.0.1:0"}, log.string()) {
+  relay_process(const fs::path& data, const fs::path& log, const std::vector<std::string>& extra = {})
+      : data_(data), log_(log), proc_(argv(data, extra), log.string()) {
     for (;;) {
       auto line = proc_.read_line(30s);
       expect(line.has_value(), "the relay process did not start listening; its log: " + log_tail(5));
@@ -720,12 +719,10 @@ public:
   const std::string& url() const { return url_; }
   std::string pid() const { return std::to_string(proc_.pid()); }
 
-  /// Sessions the relay reported last (at most a second old).
-  size_t sessions() const {
-    std::ifstream in(data_ / "peers.json");
-    auto j = nlohmann::json::parse(in, nullptr, false);
-    return j.is_object() && j.contains("sessions") ? j["sessions"].get<size_t>() : 0;
-  }
+  /// Sessions and open databases the relay reported last (at most a
+  /// second old).
+  size_t sessions() const { return reported("sessions"); }
+  size_t open_databases() const { return reported("open_databases"); }
 
   /// Stops it with SIGTERM (a clean shutdown); true when it exited 0.
   bool stop() {
@@ -758,6 +755,17 @@ public:
   }
 
 private:
+  static std::vector<std::string> argv(const fs::path& data, const std::vector<std::string>& extra) {
+    std::vector<std::string> a{blazedb_executable(), "--data", data.string(), "serve", "--listen", "127.0.0.1:0"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  size_t reported(const char* key) const {
+    std::ifstream in(data_ / "peers.json");
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    return j.is_object() && j.contains(key) ? j[key].get<size_t>() : 0;
+  }
+
   fs::path data_, log_;
   demo::child_process proc_;
   std::string url_;
@@ -1052,6 +1060,129 @@ relay_result relay_run(const fs::path& dir, size_t sessions, size_t client_nodes
              (r.relay_clean_exit ? " (the relay exited cleanly on SIGTERM)" : ""));
   }
   fs::remove_all(dir);
+  return r;
+}
+
+// ---- thousands of databases on one relay --------------------------------------------
+
+struct hosting_result {
+  size_t hosted = 0;            // databases in the relay's data directory at the end
+  size_t max_open = 0;          // the relay's open databases, the most seen
+  size_t max_relay_fds = 0;     // the relay's descriptors, the most seen
+  size_t idle_open = 0;         // open databases once every session had ended and the idle time passed
+  size_t idle_fds = 0;          // the relay's descriptors then
+  std::vector<double> wave_secs;  // per wave: create, seed, sync and close `wave` databases
+  double late_secs = 0;         // a new device syncing `late` databases the relay had closed
+  size_t late = 0;
+  size_t relay_rss = 0;
+  bool relay_clean_exit = false;
+};
+
+/// A relay process (idle databases closed after 1 s) receives `total`
+/// databases in waves of `wave` from a device node in this process: each
+/// wave creates its databases, writes 2 records in each, syncs them with the
+/// relay, then stops syncing and closes them. Then a new device syncs `late`
+/// of them, spread over every wave (closed on the relay by then), and checks
+/// their records.
+hosting_result hosting_run(const fs::path& dir, size_t total, size_t wave, size_t late) {
+  hosting_result r;
+  fs::create_directories(dir);
+  relay_process relay(dir / "relay", dir / "relay.log", {"--idle-close", "1"});
+  auto watch = [&] {
+    r.max_open = std::max(r.max_open, relay.open_databases());
+    r.max_relay_fds = std::max(r.max_relay_fds, open_fds(relay.pid()));
+  };
+  auto name_of = [](size_t i) {
+    auto digits = std::to_string(i);
+    return "h" + std::string(digits.size() < 5 ? 5 - digits.size() : 0, '0') + digits;
+  };
+  {
+    auto device = open_node(dir / "device");
+    for (size_t first = 0; first < total; first += wave) {
+      auto t0 = steady::now();
+      size_t count = std::min(wave, total - first);
+      std::vector<std::string> names;
+      std::vector<std::thread> openers;
+      std::mutex m;
+      std::string err;
+      for (size_t k = 0; k < 4; ++k)
+        openers.emplace_back([&, k] {
+          try {
+            for (size_t i = k; i < count; i += 4) {
+              auto name = name_of(first + i);
+              auto db = checked(device->open_database(name), "open_database " + name);
+              for (int j = 0; j < 2; ++j)
+                checked(db.insert(collection, {{"db", name}, {"j", static_cast<int64_t>(j)}}), "insert");
+              std::lock_guard<std::mutex> g(m);
+              names.push_back(name);
+            }
+          } catch (const std::exception& e) {
+            std::lock_guard<std::mutex> g(m);
+            err = e.what();
+          }
+        });
+      for (auto& t : openers)
+        t.join();
+      expect(err.empty(), err);
+      auto h = checked(device->sync_with(relay.url(), only(names)), "sync_with");
+      auto deadline = steady::now() + 120s;
+      while (!h->wait_synced(200ms)) {
+        watch();
+        expect(steady::now() < deadline, "wave at " + std::to_string(first) + " did not sync in 120 s: " +
+                                             link_summary(h->status()) + "; relay log: " + relay.log_tail(3));
+      }
+      watch();
+      h->stop();
+      for (auto& name : names)
+        checked(device->close_database(name), "close_database");
+      r.wave_secs.push_back(seconds_since(t0));
+      progress("hosting: wave of " + std::to_string(count) + " databases (" + std::to_string(first + count) +
+               " so far) created, synced with the relay and closed in " + num(r.wave_secs.back(), 1) +
+               " s; relay: " + std::to_string(relay.open_databases()) + " open, " +
+               std::to_string(open_fds(relay.pid())) + " fds");
+    }
+  }
+  // Every session has ended: after the idle time (1 s) and a status write
+  // (every second) the relay reports what it still holds open.
+  auto until = steady::now() + 30s;
+  do {
+    std::this_thread::sleep_for(500ms);
+    watch();
+    r.idle_open = relay.open_databases();
+  } while (r.idle_open > 0 && steady::now() < until);
+  r.idle_fds = open_fds(relay.pid());
+  r.hosted = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir / "relay", ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    r.hosted += fs::exists(it->path() / "CURRENT");
+  progress("hosting: " + std::to_string(r.hosted) + " databases on the relay, " + std::to_string(r.idle_open) +
+           " open once idle, " + std::to_string(r.idle_fds) + " fds");
+
+  // A new device fetches `late` of them (reopened on demand by the relay).
+  {
+    auto device = open_node(dir / "late");
+    std::vector<std::string> names;
+    for (size_t i = 0; i < late; ++i)
+      names.push_back(name_of(i * total / late));
+    auto t0 = steady::now();
+    auto h = checked(device->sync_with(relay.url(), only(names)), "sync_with");
+    expect(h->wait_synced(120s), "the late device did not sync: " + link_summary(h->status()));
+    r.late_secs = seconds_since(t0);
+    r.late = late;
+    watch();
+    h->stop();
+    for (auto& name : names) {
+      auto db = checked(device->open_database(name, false), "open_database " + name);
+      auto rows = checked(db.query(collection).run(), "query");
+      expect(rows.size() == 2, name + " has " + std::to_string(rows.size()) + " records on the late device, not 2");
+      for (auto& row : rows)
+        expect(row.doc.at("db") == value(name), name + " holds a record of another database");
+    }
+  }
+  r.relay_rss = rss_mib(relay.pid());
+  r.relay_clean_exit = relay.stop();
+  expect(r.relay_clean_exit, "the relay did not exit cleanly on SIGTERM: " + relay.log_tail(3));
+  fs::remove_all(dir, ec);
   return r;
 }
 
@@ -1436,6 +1567,46 @@ int run_sync(const options& opts) {
         report(bp99);
         break;
       }
+    }
+  }
+  // Thousands of databases on one relay, idle ones closed and reopened.
+  if (opts.wants("hosting")) {
+    const size_t total = q ? 400 : 2'000, wave = q ? 200 : 500, late = q ? 20 : 100;
+    hosting_result res;
+    std::string failure;
+    try {
+      res = hosting_run(tmp.path() / "hosting", total, wave, late);
+    } catch (const std::exception& e) {
+      failure = e.what();
+      progress("hosting: FAILED: " + failure);
+    }
+    const std::string prefix = "relay_databases_hosted";
+    figure hosted{prefix, "databases", target::at_least(static_cast<double>(total)), 0, {}, ""};
+    if (failure.empty())
+      hosted.samples.push_back(static_cast<double>(res.hosted));
+    hosted.note = failure.empty()
+                    ? "databases in the relay's data directory after " + std::to_string(total / wave) + " waves of " +
+                        std::to_string(wave) + " (a device node creates them, writes 2 records in each, syncs them "
+                        "with a `blazedb serve --idle-close 1` process, stops and closes them); the relay had at "
+                        "most " + std::to_string(res.max_open) + " open at once and " +
+                        std::to_string(res.max_relay_fds) + " file descriptors; once idle " +
+                        std::to_string(res.idle_open) + " open, " + std::to_string(res.idle_fds) + " fds, RSS " +
+                        std::to_string(res.relay_rss) + " MiB at the end; exited cleanly on SIGTERM (1 run)"
+                    : "FAILED: " + failure;
+    report(hosted);
+    if (failure.empty()) {
+      figure open_idle{prefix + "_open_when_idle", "databases", target::at_most(0), 0,
+                       {static_cast<double>(res.idle_open)}, ""};
+      open_idle.note = "the relay's open databases once every session had ended and its idle time (1 s) passed";
+      report(open_idle);
+      figure waves{prefix + "_wave_s", "s", target{}, 1, res.wave_secs, ""};
+      waves.note = "per wave of " + std::to_string(wave) + " databases: create, write 2 records each, sync with "
+                   "the relay (which creates its copies, 4 at a time) and close (median of the waves)";
+      report(waves);
+      figure reopen{prefix + "_late_sync_ms", "ms", target{}, 0, {res.late_secs * 1e3}, ""};
+      reopen.note = "a new device syncs " + std::to_string(res.late) + " databases spread over every wave, all closed "
+                    "on the relay by then (reopened on demand), and finds each one's 2 records";
+      report(reopen);
     }
   }
   progress("done in " + num(seconds_since(suite_t0), 0) + " s, load average " + load_average());
