@@ -291,6 +291,7 @@ void settle(link_actor* self) {
   s.mon->update([&](link_status& st) {
     st.open = m.is_open();
     st.peer = m.peer();
+    st.peer_key = m.peer_key();
     st.synced = synced;
     st.behind = lacking(mine, s.peer_has);
     st.unacked = lacking(peer, mine);

@@ -28,6 +28,7 @@ struct link_status {
   std::string database;
   std::string address;     // the transport's description of the peer
   node_id peer;            // after the handshake
+  std::string peer_key;    // the peer's Ed25519 node key (32 bytes), proven in the handshake
   bool connected = false;  // a transport connection is up
   bool open = false;       // the handshake completed
   bool synced = false;     // both sides caught up, nothing unacknowledged

@@ -25,13 +25,14 @@ const char* to_string(error_code c) {
     case error_code::unknown_database: return "unknown_database";
     case error_code::refused: return "refused";
     case error_code::timeout: return "timeout";
+    case error_code::unauthenticated: return "unauthenticated";
   }
   return "unknown";
 }
 
 const char* kind_name(const message& m) {
   static const char* names[] = {"none", "Hello", "Welcome", "SyncRequest", "OpBatch",
-                                "CaughtUp", "Ack", "Error", "Ping", "Snapshot"};
+                                "CaughtUp", "Ack", "Error", "Ping", "Snapshot", "Auth"};
   return names[m.index()];
 }
 
@@ -223,12 +224,19 @@ std::string encode(const envelope& e, bool compress) {
         h.setDatabase(text(m.database));
         h.setZstd(m.zstd);
         h.setSnapshots(m.snapshots);
+        h.setPublicKey(as_data(m.public_key));
+        h.setChallenge(as_data(m.challenge));
       } else if constexpr (std::is_same_v<T, welcome>) {
         auto h = b.initWelcome();
         put(h.initNode(), m.node);
         h.setDatabase(text(m.database));
         h.setZstd(m.zstd);
         h.setSnapshots(m.snapshots);
+        h.setPublicKey(as_data(m.public_key));
+        h.setChallenge(as_data(m.challenge));
+        h.setSignature(as_data(m.signature));
+      } else if constexpr (std::is_same_v<T, auth>) {
+        b.initAuth().setSignature(as_data(m.signature));
       } else if constexpr (std::is_same_v<T, sync_request>) {
         auto r = b.initSyncRequest();
         r.setDatabase(text(m.database));
@@ -334,12 +342,18 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
     switch (r.which()) {
       case s::Envelope::HELLO: {
         auto h = r.getHello();
-        e.msg = hello{get(h.getNode()), str(h.getDatabase()), h.getZstd(), h.getSnapshots()};
+        e.msg = hello{get(h.getNode()), str(h.getDatabase()), h.getZstd(), h.getSnapshots(), str(h.getPublicKey()),
+                      str(h.getChallenge())};
         break;
       }
       case s::Envelope::WELCOME: {
         auto h = r.getWelcome();
-        e.msg = welcome{get(h.getNode()), str(h.getDatabase()), h.getZstd(), h.getSnapshots()};
+        e.msg = welcome{get(h.getNode()),       str(h.getDatabase()),  h.getZstd(),         h.getSnapshots(),
+                        str(h.getPublicKey()), str(h.getChallenge()), str(h.getSignature())};
+        break;
+      }
+      case s::Envelope::AUTH: {
+        e.msg = auth{str(r.getAuth().getSignature())};
         break;
       }
       case s::Envelope::SYNC_REQUEST: {
@@ -385,7 +399,7 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
       case s::Envelope::ERROR: {
         auto q = r.getError();
         auto code = static_cast<uint16_t>(q.getCode());
-        if (code > static_cast<uint16_t>(error_code::timeout))
+        if (code > static_cast<uint16_t>(error_code::unauthenticated))
           fail("unknown error code");
         e.msg = error{static_cast<error_code>(code), str(q.getMessage())};
         break;

@@ -33,7 +33,9 @@ struct hello {
   node_id node;
   std::string database;
   bool zstd = true;
-  bool snapshots = true;  // accepts Snapshot messages
+  bool snapshots = true;   // accepts Snapshot messages
+  std::string public_key{};  // Ed25519, 32 bytes (empty: unauthenticated)
+  std::string challenge{};   // 32 random bytes
   bool operator==(const hello&) const = default;
 };
 struct welcome {
@@ -41,7 +43,15 @@ struct welcome {
   std::string database;
   bool zstd = true;
   bool snapshots = true;
+  std::string public_key{};
+  std::string challenge{};
+  std::string signature{};  // over the transcript (handshake_transcript)
   bool operator==(const welcome&) const = default;
+};
+/// The connecting side's proof of its key (docs/protocol.md §3).
+struct auth {
+  std::string signature;
+  bool operator==(const auth&) const = default;
 };
 struct sync_request {
   std::string database;
@@ -66,8 +76,9 @@ struct ack {
   uint32_t snapshot_chunk = 0;  // 0: answers an OpBatch; n > 0: answers Snapshot chunk n - 1
   bool operator==(const ack&) const = default;
 };
+/// The values of schema ErrorCode; the last is the highest a decoder accepts.
 enum class error_code : uint16_t {
-  none = 0, version_mismatch, unexpected, corrupt, unknown_database, refused, timeout
+  none = 0, version_mismatch, unexpected, corrupt, unknown_database, refused, timeout, unauthenticated
 };
 const char* to_string(error_code c);
 struct error {
@@ -96,7 +107,7 @@ struct snapshot {
 /// std::monostate: an envelope whose body this build did not read (its
 /// protocol version is not ours).
 using message = std::variant<std::monostate, hello, welcome, sync_request, op_batch, caught_up,
-                             ack, error, ping, snapshot>;
+                             ack, error, ping, snapshot, auth>;
 
 struct envelope {
   uint16_t version = protocol_version;

@@ -12,6 +12,7 @@ const char* to_string(session::state s) {
     case session::state::idle: return "idle";
     case session::state::awaiting_welcome: return "awaiting_welcome";
     case session::state::awaiting_hello: return "awaiting_hello";
+    case session::state::awaiting_auth: return "awaiting_auth";
     case session::state::open: return "open";
     case session::state::closed: return "closed";
   }
@@ -19,6 +20,57 @@ const char* to_string(session::state s) {
 }
 
 session::session(sync_store& store, session_options opt) : store_(store), opt_(std::move(opt)) {}
+
+namespace {
+
+void put_field(std::string& out, std::string_view bytes) {
+  auto n = static_cast<uint32_t>(bytes.size());
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((n >> shift) & 0xff));
+  out.append(bytes);
+}
+
+std::string id_bytes(const node_id& id) {
+  unsigned char b[16];
+  id.to_bytes(b);
+  return std::string(reinterpret_cast<const char*>(b), 16);
+}
+
+} // namespace
+
+std::string handshake_transcript(char role, const hello& h, const welcome& w) {
+  std::string out = "blazedb sync handshake v1";
+  out.push_back('\0');
+  out.push_back(role);
+  put_field(out, id_bytes(h.node));
+  put_field(out, h.database);
+  put_field(out, std::string{static_cast<char>(h.zstd), static_cast<char>(h.snapshots)});
+  put_field(out, h.public_key);
+  put_field(out, h.challenge);
+  put_field(out, id_bytes(w.node));
+  put_field(out, w.database);
+  put_field(out, std::string{static_cast<char>(w.zstd), static_cast<char>(w.snapshots)});
+  put_field(out, w.public_key);
+  put_field(out, w.challenge);
+  return out;
+}
+
+std::string session::key_problem(const std::string& key, const std::string& challenge, const node_id& claimed) const {
+  if (key.size() != 32)
+    return "the peer presented no 32-byte node key (a BlazeDB without authentication?)";
+  if (challenge.size() != 32)
+    return "the peer's handshake carries no 32-byte challenge";
+  if (auto id = opt_.auth->node_of(key); id != claimed)
+    return "the peer claims node " + claimed.to_hex() + " but its key is node " + id.to_hex() + "'s";
+  return {};
+}
+
+void session::set_peer(const node_id& peer, const std::string& key) {
+  if (peer != peer_)
+    acked_ = version_vector{};
+  peer_ = peer;
+  peer_key_ = key;
+}
 
 void session::send(std::vector<envelope>& out, message m) {
   out.push_back(envelope{protocol_version, std::move(m)});
@@ -61,7 +113,12 @@ std::vector<envelope> session::start() {
   std::vector<envelope> out;
   if (opt_.initiator) {
     state_ = state::awaiting_welcome;
-    send(out, hello{opt_.self, opt_.database, opt_.compress, opt_.snapshots});
+    hello_ = hello{opt_.self, opt_.database, opt_.compress, opt_.snapshots};
+    if (opt_.auth) {
+      hello_.public_key = opt_.auth->public_key();
+      hello_.challenge = opt_.auth->challenge();
+    }
+    send(out, hello_);
   } else {
     state_ = state::awaiting_hello;
   }
@@ -73,6 +130,78 @@ void session::open(std::vector<envelope>& out) {
   peer_caught_up_ = false;
   rerequest_pending_ = false;
   send(out, sync_request{opt_.database, opt_.collections, store_.versions()});
+}
+
+std::vector<envelope> session::on_hello(const hello& m) {
+  if (state_ == state::open || state_ == state::awaiting_auth) {
+    if (m.node == peer_ && m.database == opt_.database)
+      return {};  // a duplicate of the handshake (changes nothing)
+    return fail(error_code::unexpected, "Hello is not expected in state " + std::string(to_string(state_)));
+  }
+  if (m.database != opt_.database)
+    return fail(error_code::unknown_database,
+                "database '" + m.database + "' is not served on this link (expected '" + opt_.database + "')");
+  if (opt_.auth)
+    if (auto why = key_problem(m.public_key, m.challenge, m.node); !why.empty())
+      return fail(error_code::unauthenticated, why);
+  set_peer(m.node, opt_.auth ? m.public_key : std::string{});
+  peer_zstd_ = m.zstd;
+  peer_snapshots_ = m.snapshots;
+  hello_ = m;
+  welcome_ = welcome{opt_.self, opt_.database, opt_.compress, opt_.snapshots};
+  std::vector<envelope> out;
+  if (!opt_.auth) {
+    send(out, welcome_);
+    open(out);
+    return out;
+  }
+  welcome_.public_key = opt_.auth->public_key();
+  welcome_.challenge = opt_.auth->challenge();
+  auto signed_welcome = welcome_;
+  signed_welcome.signature = opt_.auth->sign(handshake_transcript('W', hello_, welcome_));
+  send(out, std::move(signed_welcome));
+  state_ = state::awaiting_auth;  // opens once the peer proves its key
+  return out;
+}
+
+std::vector<envelope> session::on_welcome(const welcome& m) {
+  auto unsigned_welcome = m;
+  unsigned_welcome.signature.clear();
+  if (state_ == state::open) {
+    if (m.node == peer_ && m.database == opt_.database)
+      return {};  // a duplicate of the handshake (changes nothing)
+    return fail(error_code::unexpected, "Welcome is not expected in state open");
+  }
+  if (state_ != state::awaiting_welcome)
+    return fail(error_code::unexpected, "Welcome is not expected in state " + std::string(to_string(state_)));
+  if (m.database != opt_.database)
+    return fail(error_code::unknown_database,
+                "database '" + m.database + "' is not served on this link (expected '" + opt_.database + "')");
+  std::vector<envelope> out;
+  if (opt_.auth) {
+    if (auto why = key_problem(m.public_key, m.challenge, m.node); !why.empty())
+      return fail(error_code::unauthenticated, why);
+    if (!opt_.auth->verify(m.public_key, handshake_transcript('W', hello_, unsigned_welcome), m.signature))
+      return fail(error_code::unauthenticated, "the Welcome's signature does not verify: the peer does not hold "
+                                               "the key of node " + m.node.to_hex());
+  }
+  set_peer(m.node, opt_.auth ? m.public_key : std::string{});
+  peer_zstd_ = m.zstd;
+  peer_snapshots_ = m.snapshots;
+  welcome_ = unsigned_welcome;
+  if (opt_.auth)
+    send(out, auth{opt_.auth->sign(handshake_transcript('A', hello_, welcome_))});
+  open(out);
+  return out;
+}
+
+std::vector<envelope> session::on_auth(const auth& m) {
+  if (!opt_.auth->verify(peer_key_, handshake_transcript('A', hello_, welcome_), m.signature))
+    return fail(error_code::unauthenticated, "the Auth signature does not verify: the peer does not hold the key "
+                                             "of node " + peer_.to_hex());
+  std::vector<envelope> out;
+  open(out);
+  return out;
 }
 
 std::vector<envelope> session::on_message(const envelope& e) {
@@ -99,38 +228,14 @@ std::vector<envelope> session::on_message(const envelope& e) {
   }
   if (std::holds_alternative<ping>(e.msg))
     return {};
-  if (auto* m = std::get_if<hello>(&e.msg)) {
-    if (opt_.initiator)
+  if (auto* m = std::get_if<hello>(&e.msg))
+    return opt_.initiator ? unexpected() : on_hello(*m);
+  if (auto* m = std::get_if<welcome>(&e.msg))
+    return !opt_.initiator ? unexpected() : on_welcome(*m);
+  if (auto* m = std::get_if<auth>(&e.msg)) {
+    if (opt_.initiator || state_ != state::awaiting_auth)
       return unexpected();
-    if (state_ == state::open) {
-      if (m->node == peer_ && m->database == opt_.database)
-        return {};  // a duplicate of the handshake
-      return unexpected();
-    }
-    if (m->database != opt_.database)
-      return wrong_db(m->database);
-    peer_ = m->node;
-    peer_zstd_ = m->zstd;
-    peer_snapshots_ = m->snapshots;
-    send(out, welcome{opt_.self, opt_.database, opt_.compress, opt_.snapshots});
-    open(out);
-    return out;
-  }
-  if (auto* m = std::get_if<welcome>(&e.msg)) {
-    if (!opt_.initiator)
-      return unexpected();
-    if (state_ == state::open) {
-      if (m->node == peer_ && m->database == opt_.database)
-        return {};
-      return unexpected();
-    }
-    if (m->database != opt_.database)
-      return wrong_db(m->database);
-    peer_ = m->node;
-    peer_zstd_ = m->zstd;
-    peer_snapshots_ = m->snapshots;
-    open(out);
-    return out;
+    return on_auth(*m);
   }
   if (state_ != state::open || std::holds_alternative<std::monostate>(e.msg))
     return unexpected();

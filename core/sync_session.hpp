@@ -102,6 +102,29 @@ public:
   }
 };
 
+/// Mutual authentication of the two nodes in the handshake (docs/protocol.md
+/// §3): this node's key, and the checks of the peer's. Const calls may come
+/// from any thread (one authenticator serves every session of a node).
+class authenticator {
+public:
+  virtual ~authenticator() = default;
+  /// This node's Ed25519 public key (32 bytes).
+  virtual std::string public_key() const = 0;
+  /// The node id a key stands for (first 16 bytes of SHA-256 of the key).
+  virtual node_id node_of(const std::string& public_key) const = 0;
+  /// This node's Ed25519 signature (64 bytes) of `message`.
+  virtual std::string sign(const std::string& message) const = 0;
+  virtual bool verify(const std::string& public_key, const std::string& message,
+                      const std::string& signature) const = 0;
+  /// 32 fresh random bytes.
+  virtual std::string challenge() const = 0;
+};
+
+/// The bytes the Welcome (`role` 'W') and the Auth (`role` 'A') sign: a
+/// domain tag, the role, then every field of the Hello and of the Welcome
+/// but its signature, each length-prefixed (docs/protocol.md §3).
+std::string handshake_transcript(char role, const hello& h, const welcome& w);
+
 struct session_options {
   std::string database;
   node_id self;
@@ -113,11 +136,15 @@ struct session_options {
   bool snapshots = true;                 // accept Snapshot messages (announced in Hello/Welcome)
   uint64_t ping_interval = 10'000;       // on_tick units (ms): send Ping when idle this long
   uint64_t idle_timeout = 60'000;        // close when nothing was heard this long
+  /// This node's key and the peer checks. Null: this side neither proves
+  /// its key nor checks the peer's (tests of the machine alone); a node
+  /// always sets it, and a peer with one refuses a peer without.
+  std::shared_ptr<const authenticator> auth;
 };
 
 class session {
 public:
-  enum class state { idle, awaiting_welcome, awaiting_hello, open, closed };
+  enum class state { idle, awaiting_welcome, awaiting_hello, awaiting_auth, open, closed };
 
   session(sync_store& store, session_options opt);
 
@@ -142,6 +169,9 @@ public:
   /// The last error sent or received (code none when there was none).
   const error& last_error() const { return last_error_; }
   node_id peer() const { return peer_; }
+  /// The peer's Ed25519 key, proven in the handshake (empty without
+  /// session_options::auth).
+  const std::string& peer_key() const { return peer_key_; }
   /// Whether OpBatches to this peer may be compressed (pass to encode()).
   bool compress_to_peer() const { return opt_.compress && peer_zstd_; }
   /// What the peer acknowledged (kept across connections).
@@ -184,6 +214,14 @@ private:
   void pump(std::vector<envelope>& out);
   std::vector<envelope> on_batch(const op_batch& b);
   std::vector<envelope> on_snapshot(const snapshot& m);
+  std::vector<envelope> on_hello(const hello& m);
+  std::vector<envelope> on_welcome(const welcome& m);
+  std::vector<envelope> on_auth(const auth& m);
+  /// Why `key` does not prove node `claimed` (empty: it does).
+  std::string key_problem(const std::string& key, const std::string& challenge, const node_id& claimed) const;
+  /// A different peer than before: what the previous one acknowledged says
+  /// nothing about this one.
+  void set_peer(const node_id& peer, const std::string& key);
   bool needs_snapshot() const;
   void release(const version_vector& acked, uint32_t chunk_ack = 0);
 
@@ -191,6 +229,9 @@ private:
   session_options opt_;
   state state_ = state::idle;
   node_id peer_;
+  std::string peer_key_;
+  hello hello_;      // the handshake so far: the Hello sent or received,
+  welcome welcome_;  // the Welcome sent or received, without its signature
   bool peer_zstd_ = false;
   error last_error_;
 

@@ -48,10 +48,11 @@ result<std::string> read_file(const std::filesystem::path& p) {
 
 // The key helpers (generation, PEM, node id) are core/crypto's: the node id
 // is crypto::node_id_of(public key), the one the hash chain checks.
-identity from_key(const crypto::signing_key& key) {
+identity from_key(crypto::signing_key key) {
   identity out;
   out.public_key = std::string(key.public_key().view());
   out.id = key.id();
+  out.key = std::make_shared<const crypto::signing_key>(std::move(key));
   return out;
 }
 
@@ -64,7 +65,7 @@ result<identity> create(const std::filesystem::path& key_path) {
     return status{errc::io_error, "cannot encode the identity key: " + pem.error().to_string()};
   if (auto s = write_private(key_path, *pem); !s)
     return s;
-  auto id = from_key(*key);
+  auto id = from_key(std::move(*key));
   id.fresh = true;
   return id;
 }
@@ -88,7 +89,7 @@ result<identity> load_or_create_identity(const std::filesystem::path& dir) {
         return status{errc::corrupt, key_path.string() + " is not a PEM Ed25519 private key (" +
                                        key.error().to_string() + ")"};
       ::chmod(key_path.c_str(), 0600);
-      return from_key(*key);
+      return from_key(std::move(*key));
     }
     reason = inst ? "the data directory was copied or moved (instance file names another host or path)"
                   : "the data directory has a key but no instance file";

@@ -4,10 +4,12 @@
 // identity, so two live replicas never write under one origin.
 #pragma once
 
+#include "core/crypto/ed25519.hpp"
 #include "core/ids.hpp"
 #include "core/status.hpp"
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 namespace blaze {
@@ -15,6 +17,8 @@ namespace blaze {
 struct identity {
   node_id id;
   std::string public_key;  // 32 raw Ed25519 bytes
+  /// The private key, for signing (the handshake; operations later).
+  std::shared_ptr<const crypto::signing_key> key;
   bool fresh = false;      // created now (first start, or a copied directory)
   std::string reason;      // why a fresh identity was taken, if it was
 };

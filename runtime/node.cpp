@@ -1,5 +1,7 @@
 #include "runtime/node.hpp"
 
+#include "runtime/authenticator.hpp"
+
 #include "actors/errors.hpp"
 #include "runtime/net/caf_transport.hpp"
 #include "runtime/unpin_logger.hpp"
@@ -316,8 +318,10 @@ namespace blaze {
 
 namespace {
 
-sync::session_options session_defaults(sync::session_options o, const node_id& self) {
-  o.self = self;
+// Every session of a node proves the node's key and checks the peer's.
+sync::session_options session_defaults(sync::session_options o, const identity& ident) {
+  o.self = ident.id;
+  o.auth = std::make_shared<node_authenticator>(ident.key);
   return o;
 }
 
@@ -340,13 +344,14 @@ result<std::shared_ptr<sync_server>> node::serve(const serve_options& opts) {
     caf::actor_system* sys = sys_.get();
     auto reg = registry_;
     auto self = ident_.id;
+    auto proto = session_defaults(opts.session, ident_);
     auto set = links_;
     auto shared = srv->shared_;
-    auto on_accept = [sys, reg, self, set, shared, opts](connection_ptr c) {
+    auto on_accept = [sys, reg, self, proto, set, shared, opts](connection_ptr c) {
       sync_link_config cfg;
       cfg.registry = reg;
       cfg.self = self;
-      cfg.proto = session_defaults(opts.session, self);
+      cfg.proto = proto;
       cfg.create_databases = opts.create_databases;
       cfg.accepted = c;
       auto mon = cfg.monitor;
@@ -419,7 +424,7 @@ result<std::shared_ptr<sync_handle>> node::sync_with(const std::string& url, syn
     cfg.self = ident_.id;
     cfg.database = d;
     cfg.collections = opts.collections;
-    cfg.proto = session_defaults(opts.session, ident_.id);
+    cfg.proto = session_defaults(opts.session, ident_);
     cfg.min_backoff = opts.min_backoff;
     cfg.max_backoff = opts.max_backoff;
     cfg.request_timeout = opts_.timeout;

@@ -33,15 +33,18 @@ struct Envelope {
     error @7 :Error;
     ping @8 :Ping;
     snapshot @9 :Snapshot;
+    auth @10 :Auth;
   }
 }
 
 # Sent by the connecting side.
 struct Hello {
-  node @0 :V.Id128;
+  node @0 :V.Id128;              # first 16 bytes of SHA-256(publicKey)
   database @1 :Text;
   zstd @2 :Bool;                 # the sender accepts zstd-compressed batches
   snapshots @3 :Bool;            # the sender accepts Snapshot messages
+  publicKey @4 :Data;            # the sender's Ed25519 node key (32 bytes)
+  challenge @5 :Data;            # 32 fresh random bytes the Welcome must sign
 }
 
 # The accepting side's answer to Hello.
@@ -50,6 +53,14 @@ struct Welcome {
   database @1 :Text;
   zstd @2 :Bool;
   snapshots @3 :Bool;
+  publicKey @4 :Data;
+  challenge @5 :Data;            # 32 fresh random bytes the Auth must sign
+  signature @6 :Data;            # Ed25519 over the handshake transcript (docs/protocol.md §3)
+}
+
+# The connecting side's proof of its key, after a valid Welcome.
+struct Auth {
+  signature @0 :Data;            # Ed25519 over the handshake transcript
 }
 
 # "Send me what I lack": the requester's version vector; collections empty
@@ -101,6 +112,7 @@ enum ErrorCode {
   unknownDatabase @4;    # database not served on this link; the link closes
   refused @5;            # an operation failed validation or applying; the link closes
   timeout @6;            # nothing heard from the peer for too long; the link closes
+  unauthenticated @7;    # the peer's node key, Welcome or Auth signature does not check; the link closes
 }
 
 struct Error {

@@ -7,6 +7,7 @@
 #include "../common/tls_certs.hpp"
 #include "core/sync_codec.hpp"
 #include "examples/devices/child_process.hpp"
+#include "runtime/authenticator.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -211,7 +212,7 @@ public:
       BOOST_REQUIRE(f.ok());
       if (*f) {
         auto e = sync::decode_envelope(**f);
-        BOOST_REQUIRE(e.ok());
+        BOOST_REQUIRE_MESSAGE(e.ok(), "undecodable envelope from the relay: " << (e ? "" : e.error().to_string()));
         return *e;
       }
       char buf[4096];
@@ -245,6 +246,36 @@ sync::hello hello_for(const std::string& db) {
   h.database = db;
   return h;
 }
+
+/// A node key for a raw peer, and the authenticated handshake with it
+/// (docs/protocol.md §3): Hello, the relay's Welcome (checked), Auth.
+struct raw_identity {
+  std::shared_ptr<const crypto::signing_key> key;
+  node_authenticator auth;
+  raw_identity() : key(make()), auth(key) {}
+  static std::shared_ptr<const crypto::signing_key> make() {
+    auto k = crypto::signing_key::generate();
+    BOOST_REQUIRE(k.ok());
+    return std::make_shared<const crypto::signing_key>(std::move(*k));
+  }
+  node_id id() const { return key->id(); }
+  void handshake(raw_peer& p, const std::string& db) {
+    sync::hello h;
+    h.node = id();
+    h.database = db;
+    h.public_key = auth.public_key();
+    h.challenge = auth.challenge();
+    p.send({sync::protocol_version, h});
+    auto e = p.next();
+    BOOST_REQUIRE_MESSAGE(e && std::holds_alternative<sync::welcome>(e->msg), "no Welcome from the relay");
+    auto w = std::get<sync::welcome>(e->msg);
+    auto sig = w.signature;
+    w.signature.clear();
+    BOOST_REQUIRE(auth.verify(w.public_key, sync::handshake_transcript('W', h, w), sig));
+    BOOST_REQUIRE(auth.node_of(w.public_key) == w.node);
+    p.send({sync::protocol_version, sync::auth{auth.sign(sync::handshake_transcript('A', h, w))}});
+  }
+};
 
 } // namespace
 
@@ -283,23 +314,49 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_an_error_and_the_relay_keeps_serving) {
     auto e = p.expect_error_then_close();
     BOOST_TEST(e.code == sync::error_code::unknown_database);
   }
+  {  // a Hello without a node key: the peer is not authenticated
+    raw_peer p(relay.port);
+    p.send({sync::protocol_version, hello_for("nokey")});
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::unauthenticated);
+    BOOST_TEST(e.message.find("node key") != std::string::npos, e.message);
+  }
+  {  // a key that is not the claimed node's
+    raw_peer p(relay.port);
+    raw_identity me;
+    auto h = hello_for("nokey");
+    h.public_key = me.auth.public_key();
+    h.challenge = me.auth.challenge();
+    p.send({sync::protocol_version, h});
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::unauthenticated);
+    BOOST_TEST(e.message.find("its key is node " + me.id().to_hex()) != std::string::npos, e.message);
+  }
+  {  // a forged Auth
+    raw_peer p(relay.port);
+    raw_identity me;
+    sync::hello h = hello_for("nokey");
+    h.node = me.id();
+    h.public_key = me.auth.public_key();
+    h.challenge = me.auth.challenge();
+    p.send({sync::protocol_version, h});
+    auto w = p.next();
+    BOOST_REQUIRE(w && std::holds_alternative<sync::welcome>(w->msg));
+    p.send({sync::protocol_version, sync::auth{std::string(64, 'x')}});
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::unauthenticated);
+  }
   {  // an operation that fails validation: refused, nothing stored
     raw_peer p(relay.port);
-    p.send({sync::protocol_version, hello_for("victim")});
-    bool welcomed = false;
-    for (int i = 0; i < 3 && !welcomed; ++i) {
-      auto e = p.next();
-      BOOST_REQUIRE(e);
-      welcomed = std::holds_alternative<sync::welcome>(e->msg);
-    }
-    BOOST_REQUIRE(welcomed);
+    raw_identity me;
+    me.handshake(p, "victim");
     p.send({sync::protocol_version, sync::sync_request{"victim", {}, {}}});
     operation op;
-    op.id = dot{node_id{7, 7}, 1};
+    op.id = dot{me.id(), 1};
     op.collection = std::string(1000, 'c');  // over the collection-name limit
     op.record = record_id{1, 2};
     op.counter = 1;
-    sync::op_batch b{"victim", {{node_id{7, 7}, 0, 1}}, {encode(op)}};
+    sync::op_batch b{"victim", {{me.id(), 0, 1}}, {encode(op)}};
     p.send({sync::protocol_version, b});
     auto e = p.expect_error_then_close();
     BOOST_TEST(e.code == sync::error_code::refused);

@@ -1,0 +1,250 @@
+// Mutual authentication in the sync handshake (docs/protocol.md §3): the
+// machine (core/sync_session) with the node's real Ed25519 authenticator
+// (runtime/authenticator), every envelope through the wire codec.
+#define BOOST_TEST_MODULE sync_auth_tests
+#include <boost/test/unit_test.hpp>
+
+#include "../core/test_util.hpp"
+#include "mem_store.hpp"
+
+#include "core/sync_codec.hpp"
+#include "core/sync_session.hpp"
+#include "runtime/authenticator.hpp"
+
+using namespace blaze;
+using namespace blaze::sync;
+using blaze::test::mem_store;
+
+namespace blaze::sync {
+inline std::ostream& boost_test_print_type(std::ostream& os, const error_code& c) { return os << to_string(c); }
+inline std::ostream& boost_test_print_type(std::ostream& os, const session::state& s) { return os << to_string(s); }
+} // namespace blaze::sync
+
+namespace {
+
+struct keyed {
+  std::shared_ptr<const crypto::signing_key> key;
+  std::shared_ptr<node_authenticator> auth;
+  keyed() {
+    auto k = crypto::signing_key::generate();
+    BOOST_REQUIRE(k.ok());
+    key = std::make_shared<const crypto::signing_key>(std::move(*k));
+    auth = std::make_shared<node_authenticator>(key);
+  }
+  node_id id() const { return key->id(); }
+  session_options opts(bool initiator) const {
+    session_options o;
+    o.database = "db";
+    o.self = id();
+    o.initiator = initiator;
+    o.auth = auth;
+    return o;
+  }
+};
+
+/// Through the codec, as on a link.
+envelope wire(const envelope& e) {
+  auto d = decode_envelope(encode(e, false));
+  BOOST_REQUIRE(d.ok());
+  return *d;
+}
+
+std::vector<envelope> deliver(session& to, const std::vector<envelope>& msgs) {
+  std::vector<envelope> out;
+  for (auto& e : msgs)
+    for (auto& r : to.on_message(wire(e)))
+      out.push_back(r);
+  return out;
+}
+
+template <class T> const T& only(const std::vector<envelope>& v, size_t i = 0) {
+  BOOST_REQUIRE_GT(v.size(), i);
+  BOOST_REQUIRE(std::holds_alternative<T>(v[i].msg));
+  return std::get<T>(v[i].msg);
+}
+
+void expect_refused(const std::vector<envelope>& out, const session& s, const std::string& why) {
+  BOOST_REQUIRE_EQUAL(out.size(), 1u);
+  BOOST_REQUIRE(std::holds_alternative<error>(out[0].msg));
+  BOOST_TEST(std::get<error>(out[0].msg).code == error_code::unauthenticated);
+  BOOST_TEST(std::get<error>(out[0].msg).message.find(why) != std::string::npos, std::get<error>(out[0].msg).message);
+  BOOST_TEST(s.is_closed());
+}
+
+void fill(mem_store& s, node_id origin, uint64_t n) {
+  for (uint64_t i = 1; i <= n; ++i)
+    s.commit(test::upsert(origin, i, (1000 + i) << 16, test::rec(i)));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(both_sides_prove_their_keys_before_anything_is_requested) {
+  keyed ka, kb;
+  mem_store sa, sb;
+  fill(sa, ka.id(), 5);
+  session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+  auto h = a.start();
+  BOOST_TEST(only<hello>(h).public_key == std::string(ka.key->public_key().view()));
+  BOOST_TEST(only<hello>(h).challenge.size() == 32u);
+  b.start();
+  auto w = deliver(b, h);
+  BOOST_REQUIRE_EQUAL(w.size(), 1u);  // the Welcome alone: no SyncRequest before the peer's proof
+  BOOST_TEST(only<welcome>(w).signature.size() == 64u);
+  BOOST_TEST(b.current() == session::state::awaiting_auth);
+  auto r = deliver(a, w);
+  BOOST_REQUIRE_EQUAL(r.size(), 2u);
+  only<auth>(r, 0);
+  only<sync_request>(r, 1);
+  BOOST_TEST(a.is_open());
+  BOOST_TEST(a.peer() == kb.id());
+  BOOST_TEST(a.peer_key() == std::string(kb.key->public_key().view()));
+  // b opens on the Auth and answers the request; run to the end
+  std::vector<envelope> to_b = r, to_a;
+  for (int i = 0; i < 100 && (!to_a.empty() || !to_b.empty()); ++i) {
+    to_a = deliver(b, to_b);
+    to_b = deliver(a, to_a);
+  }
+  BOOST_TEST(b.is_open());
+  BOOST_TEST(b.peer() == ka.id());
+  BOOST_TEST(b.peer_key() == std::string(ka.key->public_key().view()));
+  BOOST_TEST((sb.versions() == sa.versions()));
+  BOOST_TEST(sb.versions().total() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_or_replayed_welcome_is_refused) {
+  keyed ka, kb, kc;
+  // every bit of the signature
+  for (size_t bit = 0; bit < 64 * 8; bit += 37) {
+    mem_store sa, sb;
+    session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+    auto h = a.start();
+    b.start();
+    auto w = b.on_message(wire(h[0]));
+    auto& sig = std::get<welcome>(w[0].msg).signature;
+    sig[bit / 8] = static_cast<char>(sig[bit / 8] ^ (1 << (bit % 8)));
+    expect_refused(a.on_message(wire(w[0])), a, "signature does not verify");
+  }
+  // a Welcome recorded from an earlier handshake: it signed another challenge
+  mem_store sa, sb;
+  session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+  auto h1 = a.start();
+  b.start();
+  auto recorded = b.on_message(wire(h1[0]));
+  a.on_disconnect();
+  a.start();  // a new Hello, a new challenge
+  expect_refused(a.on_message(wire(recorded[0])), a, "signature does not verify");
+
+  // C relays B's Welcome but claims to be B with its own key, or B's key as C
+  {
+    session a2(sa, ka.opts(true)), b2(sb, kb.opts(false));
+    auto h = a2.start();
+    b2.start();
+    auto w = b2.on_message(wire(h[0]));
+    std::get<welcome>(w[0].msg).public_key = std::string(kc.key->public_key().view());
+    expect_refused(a2.on_message(wire(w[0])), a2, "but its key is node");
+  }
+  {
+    session a3(sa, ka.opts(true)), b3(sb, kb.opts(false));
+    auto h = a3.start();
+    b3.start();
+    auto w = b3.on_message(wire(h[0]));
+    std::get<welcome>(w[0].msg).node = kc.id();
+    expect_refused(a3.on_message(wire(w[0])), a3, "claims node " + kc.id().to_hex());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_responder_opens_only_on_a_valid_auth) {
+  keyed ka, kb, kc;
+  mem_store sa, sb;
+  fill(sb, kb.id(), 3);
+  {  // a forged Auth
+    session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+    auto h = a.start();
+    b.start();
+    auto w = b.on_message(wire(h[0]));
+    auto r = a.on_message(wire(w[0]));
+    auto& sig = std::get<auth>(r[0].msg).signature;
+    sig[10] = static_cast<char>(sig[10] ^ 0x20);
+    expect_refused(b.on_message(wire(r[0])), b, "Auth signature does not verify");
+    BOOST_TEST(sa.versions().total() == 0u);
+  }
+  {  // a SyncRequest instead of the Auth: nothing is served
+    session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+    auto h = a.start();
+    b.start();
+    auto w = b.on_message(wire(h[0]));
+    auto r = a.on_message(wire(w[0]));
+    auto out = b.on_message(wire(r[1]));
+    BOOST_REQUIRE_EQUAL(out.size(), 1u);
+    BOOST_TEST(std::get<error>(out[0].msg).code == error_code::unexpected);
+    BOOST_TEST(b.is_closed());
+  }
+  {  // an Auth made by another key (C signs A's transcript)
+    session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+    auto h = a.start();
+    b.start();
+    auto w = b.on_message(wire(h[0]));
+    auto unsigned_w = std::get<welcome>(wire(w[0]).msg);
+    unsigned_w.signature.clear();
+    auto forged = auth{kc.auth->sign(handshake_transcript('A', std::get<hello>(h[0].msg), unsigned_w))};
+    expect_refused(b.on_message(wire(envelope{protocol_version, forged})), b, "Auth signature does not verify");
+  }
+  {  // the Welcome's own signature replayed as the Auth (roles differ)
+    session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+    auto h = a.start();
+    b.start();
+    auto w = b.on_message(wire(h[0]));
+    auto reflected = auth{std::get<welcome>(w[0].msg).signature};
+    expect_refused(b.on_message(wire(envelope{protocol_version, reflected})), b, "Auth signature does not verify");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_without_a_key_is_refused) {
+  keyed kb;
+  mem_store sa, sb;
+  session_options plain;
+  plain.database = "db";
+  plain.self = test::node(0xA);
+  plain.initiator = true;
+  session a(sa, plain), b(sb, kb.opts(false));
+  auto h = a.start();
+  b.start();
+  expect_refused(b.on_message(wire(h[0])), b, "no 32-byte node key");
+  // and an initiator with a key refuses a Welcome without one
+  keyed ka;
+  session_options plain_b = plain;
+  plain_b.self = test::node(0xB);
+  plain_b.initiator = false;
+  session a2(sa, ka.opts(true)), b2(sb, plain_b);
+  auto h2 = a2.start();
+  b2.start();
+  auto w = b2.on_message(wire(h2[0]));
+  expect_refused(a2.on_message(wire(w[0])), a2, "no 32-byte node key");
+}
+
+// What one peer acknowledged says nothing about another: a link that
+// reconnects to a different node (a relay replaced at the same address)
+// sends it everything it lacks.
+BOOST_AUTO_TEST_CASE(a_different_peer_after_reconnecting_gets_everything) {
+  keyed ka, kb, kc;
+  mem_store sa, sb, sc;
+  fill(sa, ka.id(), 7);
+  session a(sa, ka.opts(true));
+  auto sync_with = [&](session& peer) {
+    std::vector<envelope> to_peer = a.start(), to_a;
+    peer.start();
+    for (int i = 0; i < 100 && (!to_a.empty() || !to_peer.empty()); ++i) {
+      to_a = deliver(peer, to_peer);
+      to_peer = deliver(a, to_a);
+    }
+  };
+  session b(sb, kb.opts(false));
+  sync_with(b);
+  BOOST_TEST(sb.versions().total() == 7u);
+  BOOST_TEST(a.acknowledged().total() == 7u);
+  a.on_disconnect();
+  session c(sc, kc.opts(false));
+  sync_with(c);
+  BOOST_TEST(a.peer() == kc.id());
+  BOOST_TEST(sc.versions().total() == 7u);
+}
