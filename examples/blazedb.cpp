@@ -120,6 +120,10 @@ int run(int argc, char** argv) {
   auto* c_status = app.add_subcommand("status", "Print the node and its databases");
   c_status->add_flag("--json", status.json, "One JSON object instead of text");
 
+  status_args id_a;
+  auto* c_id = app.add_subcommand("id", "Print this node's id and Ed25519 public key (its identity in sync)");
+  c_id->add_flag("--json", id_a.json, "One JSON object instead of text");
+
   compact_args compact;
   auto* c_compact = app.add_subcommand(
     "compact", "Fold the operation log into the records up to what every known peer acknowledged");
@@ -224,6 +228,8 @@ int run(int argc, char** argv) {
     return cmd_status(g, status);
   if (c_compact->parsed())
     return cmd_compact(g, compact);
+  if (c_id->parsed())
+    return cmd_id(g, id_a);
   if (c_serve->parsed())
     return cmd_serve(g, serve);
   if (c_sync->parsed())

@@ -3,6 +3,7 @@
 
 #include "actors/registry_actor.hpp"
 #include "core/json.hpp"
+#include "runtime/identity.hpp"
 #include "runtime/node.hpp"
 
 #include <nlohmann/json.hpp>
@@ -589,6 +590,34 @@ int cmd_compact(const global_options& g, const compact_args& a) {
     if (rep.base_before.get(origin) != seq)
       std::cout << " (was " << rep.base_before.get(origin) << ")";
     std::cout << '\n';
+  }
+  return exit_ok;
+}
+
+int cmd_id(const global_options& g, const status_args& a) {
+  std::error_code ec;
+  std::filesystem::create_directories(g.data_dir, ec);
+  if (ec)
+    fail({errc::io_error, "cannot create " + g.data_dir + ": " + ec.message()});
+  auto ident = load_or_create_identity(g.data_dir);
+  if (!ident)
+    fail(ident.error());
+  static const char* digits = "0123456789abcdef";
+  std::string key;
+  for (unsigned char c : ident->public_key) {
+    key.push_back(digits[c >> 4]);
+    key.push_back(digits[c & 15]);
+  }
+  if (a.json) {
+    nlohmann::ordered_json o;
+    o["node"] = ident->id.to_hex();
+    o["public_key"] = key;
+    o["created"] = ident->fresh;
+    print_json_line(o.dump());
+  } else {
+    std::cout << "node " << ident->id.to_hex() << "\npublic key " << key << " (Ed25519)\n";
+    if (ident->fresh)
+      std::cout << "(a new identity" << (ident->reason.empty() ? "" : ": " + ident->reason) << ")\n";
   }
   return exit_ok;
 }

@@ -110,5 +110,8 @@ int cmd_log(const global_options& g, const log_args& a);
 int cmd_conflicts(const global_options& g, const conflicts_args& a);
 int cmd_status(const global_options& g, const status_args& a);
 int cmd_compact(const global_options& g, const compact_args& a);
+/// Prints the node id and Ed25519 public key of the data directory (made on
+/// first use); works while another process holds the directory.
+int cmd_id(const global_options& g, const status_args& a);
 
 } // namespace blaze::cli

@@ -5,12 +5,14 @@
 #define BOOST_TEST_MODULE cli
 #include <boost/test/unit_test.hpp>
 
+#include "core/crypto/ed25519.hpp"
 #include "runtime/node.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,6 +174,32 @@ struct fixture {
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(cli, fixture)
+
+// `id`: the node's identity — stable, private, the node id derived from the
+// public key — the same one `status` reports and sync proves.
+BOOST_AUTO_TEST_CASE(id_prints_the_node_key) {
+  auto first = ok({"id", "--json"}).json_lines();
+  BOOST_REQUIRE_EQUAL(first.size(), 1u);
+  auto node = first[0].at("node").get<std::string>();
+  auto key = first[0].at("public_key").get<std::string>();
+  BOOST_TEST(is_hex_id(node));
+  BOOST_REQUIRE_EQUAL(key.size(), 64u);
+  std::string raw;
+  for (size_t i = 0; i < 64; i += 2)
+    raw.push_back(static_cast<char>(std::stoi(key.substr(i, 2), nullptr, 16)));
+  auto pk = blaze::crypto::ed25519_public_key::from_bytes(raw);
+  BOOST_REQUIRE(pk.has_value());
+  BOOST_TEST(blaze::crypto::node_id_of(*pk).to_hex() == node);
+  auto again = ok({"id", "--json"}).json_lines();
+  BOOST_TEST(again[0].at("node").get<std::string>() == node);
+  BOOST_TEST(again[0].at("created").get<bool>() == false);
+  BOOST_TEST(contains(ok({"id"}).out, "public key " + key));
+  struct stat st {};
+  BOOST_REQUIRE(::stat((dir.path / "data" / "identity.key").c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600);
+  ok({"put", "bugs", "title=x"});
+  BOOST_TEST(contains(ok({"status"}).out, node));
+}
 
 BOOST_AUTO_TEST_CASE(put_get_round_trip) {
   auto id = put({"bugs", "title=crash on start", "priority=2", "done=false", "ratio=0.5", "tags=[\"ui\",\"db\"]",
