@@ -115,6 +115,41 @@ void two_devices_converge(const std::string& listen_flag, const tls_files* tls, 
 BOOST_AUTO_TEST_CASE(devices_converge_over_tcp) { two_devices_converge("--listen", nullptr, "tcp"); }
 BOOST_AUTO_TEST_CASE(devices_converge_over_websocket) { two_devices_converge("--ws", nullptr, "ws"); }
 
+namespace {
+/// Runs a shell command; its exit status and combined output.
+std::pair<int, std::string> shell(const std::string& cmd) {
+  std::string out;
+  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
+  BOOST_REQUIRE(f);
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), f))
+    out.append(buf, n);
+  int st = ::pclose(f);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+} // namespace
+
+// A standard client (openssl s_client) against `blazedb serve --tls-cert`:
+// TLS 1.3 with a certificate that verifies for the address; TLS 1.2 refused.
+BOOST_AUTO_TEST_CASE(a_standard_tls_client_gets_tls13_and_a_verified_certificate) {
+  temp_dir certs;
+  auto f = make_dev_certs(certs.path());
+  temp_dir tmp;
+  auto relay = start_relay(tmp / "relay", "--listen", "127.0.0.1:0", &f);
+  auto base = "openssl s_client -connect 127.0.0.1:" + std::to_string(relay.port) + " -CAfile " + f.ca.string() +
+              " -verify_ip 127.0.0.1 -verify_return_error -brief";
+  auto [rc13, out13] = shell(base + " -tls1_3 < /dev/null");
+  BOOST_TEST(rc13 == 0, out13);
+  BOOST_TEST(out13.find("Protocol version: TLSv1.3") != std::string::npos, out13);
+  BOOST_TEST(out13.find("Verification: OK") != std::string::npos, out13);
+  auto [rc12, out12] = shell(base + " -tls1_2 < /dev/null");
+  BOOST_TEST(rc12 != 0, out12);
+  BOOST_TEST(out12.find("Protocol version: TLSv1.2") == std::string::npos, out12);  // no TLS 1.2 session
+  // the relay still serves
+  auto again = shell(base + " -tls1_3 < /dev/null");
+  BOOST_TEST(again.first == 0, again.second);
+}
+
 BOOST_AUTO_TEST_CASE(devices_converge_over_tls_and_wss) {
   temp_dir certs;
   auto f = make_dev_certs(certs.path());
