@@ -7,6 +7,7 @@
 #include "runtime/unpin_logger.hpp"
 
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -209,9 +210,26 @@ void raise_fd_limit() {
   }
 }
 
+// CAF remote actors have no authentication of their own: caf:// runs only
+// through caf::openssl, with certificates verified both ways.
+status check_caf_tls(const node_options& opts) {
+  if (!opts.caf_remote)
+    return {};
+  auto& t = opts.caf_tls;
+  if (t.cert.empty() || t.key.empty() || t.ca.empty())
+    return {errc::invalid_argument, "caf:// needs certificates: set node_options::caf_tls cert, key and ca (CAF "
+                                    "remote actors are never used without authentication)"};
+  for (auto* f : {&t.cert, &t.key, &t.ca})
+    if (std::error_code ec; !std::filesystem::exists(*f, ec))
+      return {errc::invalid_argument, "caf:// certificate file " + f->string() + " does not exist"};
+  return {};
+}
+
 } // namespace
 
 result<std::unique_ptr<node>> node::open(const node_options& opts) {
+  if (auto s = check_caf_tls(opts); !s)
+    return s;
   raise_fd_limit();
   detail::unpin_caf_logger unpin;  // the actor system and the registry are made here
   std::error_code ec;
@@ -235,8 +253,14 @@ result<std::unique_ptr<node>> node::open(const node_options& opts) {
   // Idle workers sleep on a condition variable (woken on enqueue) instead of
   // polling every 50 µs: a blocking request otherwise waits out the poll.
   n->cfg_->set("work-stealing.moderate-poll-attempts", 0);
-  if (opts.caf_remote)
+  if (opts.caf_remote) {
+    auto& t = opts.caf_tls;  // checked above
+    n->cfg_->openssl_certificate = t.cert.string();
+    n->cfg_->openssl_key = t.key.string();
+    n->cfg_->openssl_cafile = t.ca.string();
     n->cfg_->load<caf::io::middleman>();
+    n->cfg_->load<caf::openssl::manager>();
+  }
   n->sys_ = std::make_unique<caf::actor_system>(*n->cfg_);
   n->pool_ = std::make_unique<requester_pool>(*n->sys_);
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/write.hpp"
+#include "runtime/net/transport.hpp"
 #include "storage/environment.hpp"
 #include "storage/store.hpp"
 
@@ -32,8 +33,13 @@ struct node_options {
   /// asked. Peers behind the compaction point catch up from a snapshot.
   std::chrono::milliseconds compact_interval{600'000};
   /// Load CAF's io middleman so this node can serve and sync over caf://
-  /// (CAF remote actors). Off by default: it costs a thread.
+  /// (CAF remote actors, always through caf::openssl). Off by default: it
+  /// costs a thread.
   bool caf_remote = false;
+  /// Certificates for caf:// — required with caf_remote: this node's
+  /// certificate and key, and the CA every peer's certificate must chain to
+  /// (both directions verify; CAF remote actors never run anonymously).
+  net::tls_options caf_tls;
   /// Every request to an actor gives up after this long.
   std::chrono::milliseconds timeout{30'000};
   /// CAF scheduler threads (0: one per core).

@@ -4,6 +4,8 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
+#include <caf/openssl/remote_actor.hpp>
 #include <caf/blocking_actor.hpp>
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
@@ -148,7 +150,7 @@ result<uint16_t> caf_listen(caf::actor_system& sys, const std::string& host, uin
       },
     };
   });
-  auto bound = sys.middleman().publish(acceptor, port, host.empty() ? nullptr : host.c_str(), true);
+  auto bound = caf::openssl::publish(acceptor, port, host.empty() ? nullptr : host.c_str(), true);
   if (!bound) {
     caf::anon_send_exit(acceptor, caf::exit_reason::user_shutdown);
     return status{errc::network, "cannot publish on caf://" + host + ":" + std::to_string(port) + ": " +
@@ -166,7 +168,7 @@ void caf_dial(caf::actor_system& sys, const std::string& host, uint16_t port, si
   sys.spawn<caf::detached>([host, port, max_frame, done](caf::blocking_actor* self) {
     auto& sys = self->system();
     auto where = "caf " + host + ":" + std::to_string(port);
-    auto remote = sys.middleman().remote_actor(host, port);
+    auto remote = caf::openssl::remote_actor(sys, host, port);
     if (!remote) {
       done(status{errc::network, "cannot connect to caf://" + host + ":" + std::to_string(port) + ": " +
                                    sys.render(remote.error())});

@@ -3,9 +3,12 @@
 // a port runs an acceptor actor; each connection is a pair of endpoint
 // actors that monitor each other, so either side's exit closes both.
 //
-// Requires node_options::caf_remote (the middleman is loaded when the actor
-// system starts). Unencrypted and unauthenticated: use it between nodes of
-// one trusted network (TLS for CAF is the security milestone's).
+// Requires node_options::caf_remote and caf_tls (the middleman and the
+// caf::openssl manager are loaded when the actor system starts). Every
+// connection is TLS with certificates verified both ways against
+// caf_tls.ca; CAF does not check host names, so use a CA of your own for
+// caf:// peers. The sync handshake then proves the nodes' keys as on any
+// transport.
 #pragma once
 
 #include "actors/connection.hpp"

@@ -198,14 +198,23 @@ BOOST_AUTO_TEST_CASE(a_relay_closes_idle_databases_and_reopens_them_on_demand) {
     BOOST_TEST(info(open_db(*tablet, n)).records == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(caf_remote_actor_sync_converges) {
+// caf:// runs only through caf::openssl with certificates verified both
+// ways: the sync converges between nodes with certificates of one CA, a
+// node with a certificate of another CA is refused, and a node cannot even
+// enable caf:// without certificates.
+BOOST_AUTO_TEST_CASE(caf_remote_actor_sync_converges_over_openssl_only) {
   temp_dir tmp;
-  auto ro = options_for(tmp / "relay");
-  ro.caf_remote = true;
-  auto po = options_for(tmp / "phone");
-  po.caf_remote = true;
-  auto relay = must(node::open(ro), "open relay");
-  auto phone = must(node::open(po), "open phone");
+  auto certs = make_dev_certs(tmp / "certs");
+  auto caf_opts = [&](const std::string& name, const tls_files& f) {
+    auto o = options_for(tmp / name);
+    o.caf_remote = true;
+    o.caf_tls.cert = f.cert;
+    o.caf_tls.key = f.key;
+    o.caf_tls.ca = f.ca;
+    return o;
+  };
+  auto relay = must(node::open(caf_opts("relay", certs)), "open relay");
+  auto phone = must(node::open(caf_opts("phone", certs)), "open phone");
   auto srv = must(relay->serve(listen_on("caf://127.0.0.1:0")), "serve caf");
   auto url = first_url(*srv);
   BOOST_TEST(url.rfind("caf://127.0.0.1:", 0) == 0u, url);
@@ -218,11 +227,33 @@ BOOST_AUTO_TEST_CASE(caf_remote_actor_sync_converges) {
   auto link = must(phone->sync_with(url, only("bugs")), "sync_with caf");
   BOOST_REQUIRE_MESSAGE(link->wait_synced(20s), "not synced: " << link->status().at(0).last_error);
   BOOST_TEST(digest(rdb) == digest(pdb));
-  // a node without caf_remote refuses caf:// with a clear error
-  auto plain = open_node(tmp / "plain");
-  auto r = plain->sync_with(url, only("bugs"));
+  BOOST_TEST(link->status().at(0).peer == relay->id());
+
+  // a node whose certificate is from another CA does not get a session
+  auto other = make_dev_certs(tmp / "other");
+  auto stranger = must(node::open(caf_opts("stranger", other)), "open stranger");
+  sync_options quick = only("bugs");
+  quick.min_backoff = 50ms;
+  quick.max_backoff = 200ms;
+  auto refused = must(stranger->sync_with(url, quick), "sync_with caf");
+  BOOST_TEST(!refused->wait_synced(3s));
+  auto st = refused->status().at(0);
+  BOOST_TEST(!st.open);
+  BOOST_TEST(!st.last_error.empty());
+  BOOST_TEST(info(open_db(*stranger, "bugs")).records == 0u);
+  refused->stop();
+
+  // caf:// without certificates: the node does not open
+  auto bare = options_for(tmp / "bare");
+  bare.caf_remote = true;
+  auto r = node::open(bare);
   BOOST_REQUIRE(!r.ok());
-  BOOST_TEST(r.error().message.find("caf_remote") != std::string::npos);
+  BOOST_TEST(r.error().message.find("needs certificates") != std::string::npos, r.error().message);
+  // and a node without caf_remote refuses caf:// with a clear error
+  auto plain = open_node(tmp / "plain");
+  auto p = plain->sync_with(url, only("bugs"));
+  BOOST_REQUIRE(!p.ok());
+  BOOST_TEST(p.error().message.find("caf_remote") != std::string::npos);
 }
 
 // Compaction (docs/protocol.md §5a): devices sync through a relay, the relay
