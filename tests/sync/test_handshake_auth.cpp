@@ -6,6 +6,7 @@
 
 #include "../core/test_util.hpp"
 #include "mem_store.hpp"
+#include "print.hpp"
 
 #include "core/sync_codec.hpp"
 #include "core/sync_session.hpp"
@@ -14,11 +15,6 @@
 using namespace blaze;
 using namespace blaze::sync;
 using blaze::test::mem_store;
-
-namespace blaze::sync {
-inline std::ostream& boost_test_print_type(std::ostream& os, const error_code& c) { return os << to_string(c); }
-inline std::ostream& boost_test_print_type(std::ostream& os, const session::state& s) { return os << to_string(s); }
-} // namespace blaze::sync
 
 namespace {
 

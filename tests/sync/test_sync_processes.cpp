@@ -5,6 +5,7 @@
 #define BOOST_TEST_MODULE sync_processes
 #include "../common/test_support.hpp"
 #include "../common/tls_certs.hpp"
+#include "print.hpp"
 #include "core/sync_codec.hpp"
 #include "examples/devices/child_process.hpp"
 #include "runtime/authenticator.hpp"
@@ -18,10 +19,6 @@
 
 #include <set>
 #include <thread>
-
-namespace blaze::sync {
-inline std::ostream& boost_test_print_type(std::ostream& os, const error_code& c) { return os << to_string(c); }
-} // namespace blaze::sync
 
 using namespace blaze;
 using namespace blaze::test;
