@@ -106,6 +106,14 @@ int main(int argc, char** argv) {
   put("seed-hello", fr(hi));
   put("seed-hello-nozstd", fr(hello{B, db, false}));
   put("seed-welcome", fr(wel));
+  {  // the authenticated handshake's fields and the Auth message (docs/protocol.md §3a)
+    hello kh{B, db, true, true, std::string(32, 'k'), std::string(32, 'c')};
+    welcome kw{B, db, true, true, std::string(32, 'k'), std::string(32, 'c'), std::string(64, 's')};
+    put("seed-hello-keyed", fr(kh));
+    put("seed-welcome-signed", fr(kw));
+    put("seed-auth", fr(auth{std::string(64, 's')}));
+    put("seed-conv-auth-out-of-order", fr(kw) + fr(auth{std::string(64, 's')}) + fr(req));
+  }
   put("seed-sync-request", fr(req));
   put("seed-sync-request-filtered", fr(req_c));
   put("seed-op-batch", fr(b13));
