@@ -29,6 +29,7 @@
 
 namespace rocksdb {
 class DB;
+class Env;
 class ColumnFamilyHandle;
 class Snapshot;
 class WriteBatch;
@@ -258,6 +259,12 @@ private:
   node_id self_;
   store_options opts_;
   std::shared_ptr<storage_environment> env_;
+  // This database's view of the file system (store.cpp, creation_fs): the
+  // node's Env with syncs skipped while the database is being created.
+  // Declared before db_: it outlives the DB.
+  struct creation_fs;
+  std::shared_ptr<creation_fs> fs_;
+  std::unique_ptr<rocksdb::Env> db_env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* records_ = nullptr;
