@@ -392,6 +392,13 @@ struct store::pending {
   std::set<std::pair<std::string, std::string>> touched_indexes;
   std::set<std::pair<std::string, std::string>> built;  // indexes (re)built by this batch
   bool dirty = false;
+  // apply_one leaves the records it changed in the overlay only: commit()
+  // writes each once (merge_snapshot writes its own as it goes).
+  bool write_records = false;
+
+  // About what an operation adds to the batch (oplog entry, record state,
+  // keys), so the batch's buffer is not regrown and copied as it fills.
+  explicit pending(size_t ops = 0) : batch(ops * 480) {}
 };
 
 store::store(std::filesystem::path dir, node_id self, store_options opts,
@@ -671,27 +678,41 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
   switch (op.k) {
     case operation::kind::upsert:
     case operation::kind::remove_record: {
-      std::optional<record_state> before;
-      if (known) {
-        before = std::move(*known);
-      } else {
-        auto cur = load(&p, op.collection, op.record);
-        if (!cur)
-          return cur.error();
-        before = std::move(*cur);
+      // The record's state lives in the batch's overlay from its first
+      // operation on: later operations of the batch on the same record apply
+      // to it in place, and commit() encodes and writes it once.
+      auto key = keys::record(op.collection, op.record);
+      auto [slot, first] = p.records.try_emplace(std::move(key));
+      record_state& st = slot->second;
+      bool existed = true;
+      if (first) {
+        if (known) {
+          existed = known->has_value();
+          if (existed)
+            st = std::move(**known);
+        } else {
+          auto cur = load(nullptr, op.collection, op.record);
+          if (!cur) {
+            p.records.erase(slot);
+            return cur.error();
+          }
+          existed = cur->has_value();
+          if (existed)
+            st = std::move(**cur);
+        }
       }
-      // The old state is only needed to update indexes; without any on this
-      // collection it is moved, not copied.
+      // The old state is only needed to update indexes.
       bool indexed = std::any_of(p.indexes.begin(), p.indexes.end(), [&](auto& e) {
         return e.first.first == op.collection && e.second.active();
       });
-      record_state after = !before ? record_state{} : indexed ? *before : std::move(*before);
+      std::optional<record_state> before;
+      if (indexed && existed)
+        before = st;
       std::vector<conflict> found;
-      apply(after, op, &found);
-      auto key = keys::record(op.collection, op.record);
-      p.batch.Put(records_, key, encode(after));
+      apply(st, op, &found);
+      const std::string& k = slot->first;
       for (auto& c : found) {
-        std::string ck = key;
+        std::string ck = k;
         keys::append_u16(ck, static_cast<uint16_t>(c.field.size()));
         ck += c.field;
         keys::append_u64(ck, c.loser_ts.counter);
@@ -699,10 +720,10 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
         p.batch.Put(conflicts_, ck, encode(c));
       }
       if (indexed)
-        index_record(p, op.collection, op.record, before ? &*before : nullptr, after);
+        index_record(p, op.collection, op.record, before ? &*before : nullptr, st);
       if (changes)
-        changes->push_back({op.collection, op.record, !after.alive(), after.view(), op.id});
-      p.records[key] = std::move(after);
+        changes->push_back({op.collection, op.record, !st.alive(), st.view(), op.id});
+      p.write_records = true;
       break;
     }
     case operation::kind::create_index:
@@ -727,6 +748,9 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
 status store::commit(pending& p) {
   if (!p.dirty)
     return {};
+  if (p.write_records)
+    for (auto& [key, st] : p.records)
+      p.batch.Put(records_, key, encode(st));
   p.batch.Put(meta_, meta_clock, u64_bytes(p.clock));
   for (auto& [origin, seq] : p.vv.entries())
     if (seq != vv_.get(origin))
@@ -747,7 +771,7 @@ status store::commit(pending& p) {
 
 std::vector<result<operation>> store::write_local(std::span<const write> writes, uint64_t now_ms,
                                                   std::vector<change>* changes) {
-  pending p;
+  pending p(writes.size());
   {
     std::lock_guard<std::mutex> guard(meta_mutex_);
     p.vv = vv_;
@@ -818,7 +842,7 @@ apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
                                  std::vector<change>* changes, const coverage_set* cov) {
   apply_report rep;
   std::sort(ops.begin(), ops.end(), [](auto& a, auto& b) { return a.id < b.id; });
-  pending p;
+  pending p(ops.size());
   {
     std::lock_guard<std::mutex> guard(meta_mutex_);
     p.vv = vv_;
