@@ -673,8 +673,11 @@ status store::build_index(pending& p, const std::string& collection, const std::
 }
 
 status store::apply_one(pending& p, const operation& op, std::vector<change>* changes,
-                         std::optional<record_state>* known) {
-  p.batch.Put(oplog_, keys::oplog(op.id), encode(op));
+                         std::optional<record_state>* known, const std::string* encoded) {
+  if (encoded)
+    p.batch.Put(oplog_, keys::oplog(op.id), *encoded);
+  else
+    p.batch.Put(oplog_, keys::oplog(op.id), encode(op));
   switch (op.k) {
     case operation::kind::upsert:
     case operation::kind::remove_record: {
@@ -840,8 +843,37 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
 
 apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
                                  std::vector<change>* changes, const coverage_set* cov) {
-  apply_report rep;
   std::sort(ops.begin(), ops.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  return apply_sorted(ops, nullptr, now_ms, changes, cov);
+}
+
+apply_report store::apply_remote(std::vector<operation> ops, std::vector<std::string> encoded, uint64_t now_ms,
+                                 std::vector<change>* changes, const coverage_set* cov) {
+  if (encoded.size() != ops.size()) {
+    apply_report rep;
+    rep.refused.emplace_back(dot{}, status{errc::invalid_argument,
+                                           std::to_string(ops.size()) + " operations with " +
+                                             std::to_string(encoded.size()) + " encodings"});
+    return rep;
+  }
+  std::vector<size_t> order(ops.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ops[a].id < ops[b].id; });
+  std::vector<operation> sorted_ops;
+  std::vector<std::string> sorted_bytes;
+  sorted_ops.reserve(ops.size());
+  sorted_bytes.reserve(ops.size());
+  for (size_t i : order) {
+    sorted_ops.push_back(std::move(ops[i]));
+    sorted_bytes.push_back(std::move(encoded[i]));
+  }
+  return apply_sorted(sorted_ops, &sorted_bytes, now_ms, changes, cov);
+}
+
+apply_report store::apply_sorted(std::vector<operation>& ops, const std::vector<std::string>* encoded,
+                                 uint64_t now_ms, std::vector<change>* changes, const coverage_set* cov) {
+  apply_report rep;
   pending p(ops.size());
   {
     std::lock_guard<std::mutex> guard(meta_mutex_);
@@ -852,7 +884,8 @@ apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
   size_t first_change = changes ? changes->size() : 0;
   std::vector<dot> applied;
   const operation* prev = nullptr;
-  for (auto& op : ops) {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    auto& op = ops[i];
     if (prev && prev->id == op.id) {  // the same dot twice in one batch
       if (encode(*prev) != encode(op))
         rep.refused.emplace_back(op.id, status{errc::equivocation, "two different operations under dot " +
@@ -869,8 +902,18 @@ apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
     }
     uint64_t have = p.vv.get(op.id.origin);
     if (op.id.seq <= have) {
+      // Stored bytes may be a peer's encoding (apply_remote with encodings):
+      // different bytes are an equivocation only if they decode to a
+      // different operation.
       auto stored = operation_bytes(op.id);
-      if (stored && *stored && **stored != encode(op))
+      auto differs = [&](const std::string& bytes) {
+        auto mine = encode(op);
+        if (bytes == mine)
+          return false;
+        auto theirs = decode_operation(bytes, opts_.decoding);
+        return !theirs || encode(*theirs) != mine;
+      };
+      if (stored && *stored && differs(**stored))
         rep.refused.emplace_back(op.id, status{errc::equivocation, "operation " + op.id.origin.to_hex() + ":" +
                                                                      std::to_string(op.id.seq) +
                                                                      " differs from the one stored under its dot"});
@@ -903,7 +946,7 @@ apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
                                                                  " ms in the future"});
       continue;
     }
-    if (auto s = apply_one(p, op, changes); !s) {
+    if (auto s = apply_one(p, op, changes, nullptr, encoded ? &(*encoded)[i] : nullptr); !s) {
       rep.refused.emplace_back(op.id, s);
       rep.applied = 0;
       if (changes)
