@@ -171,13 +171,19 @@ struct snapshot_guard {
 //     (so the directory itself survives); then the marker is removed and the
 //     directory fsynced again. Only then does store::open return.
 //
-// A crash before step 3 completes leaves the marker durable; the next open
-// finds it (under the lock, before RocksDB reads anything) and deletes what
-// RocksDB wrote, then creates the database again. Nothing is lost: no write
-// can have been acknowledged, since store::open had not returned. Once the
-// marker's removal is durable, everything it protected already is, and from
-// then on RocksDB's syncs run as usual (this file system passes them through),
-// so user data is exactly as durable as before.
+// A crash before step 3 completes leaves the marker durable (step 1 made it
+// so before any of RocksDB's files existed: without that, a crash could leave
+// half-written RocksDB files and no marker, a database that cannot open); the
+// next open finds it (under the lock, before RocksDB reads anything) and
+// deletes what RocksDB wrote, then creates the database again. Nothing is
+// lost: no write can have been acknowledged, since store::open had not
+// returned (a failed open also leaves the marker). The marker is removed only
+// after the files, the directory and its parent are durable, and its removal
+// is made durable before store::open returns: an acknowledged write can never
+// sit in a database that a later open would delete. From then on RocksDB's
+// syncs run as usual (this file system passes them through), so user data is
+// exactly as durable as before. (The parent fsync is new: RocksDB never
+// synced the directory that holds the database.)
 
 namespace {
 
