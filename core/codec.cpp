@@ -12,9 +12,11 @@
 #include <kj/exception.h>
 
 #include <algorithm>
+#include <bit>
 #include <array>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 namespace blaze {
 
@@ -206,11 +208,91 @@ std::optional<kj::Array<capnp::word>> unpack(std::string_view in, uint64_t max_w
   return words.releaseAsArray();
 }
 
+// Appends the packing of `size` bytes (a multiple of 8) to `out`: byte for
+// byte what capnp::_::PackedOutputStream::write produces for the same piece
+// (runs of zero words and of unpackable words do not cross pieces), without
+// its buffered stream layers; packing was a quarter of the instructions of
+// store::apply_remote.
+void pack_into(std::string& out, const unsigned char* in, size_t size) {
+  const unsigned char* const end = in + size;
+  size_t at = out.size();
+  // At most 10 bytes per word (tag, 8 bytes, count) plus raw runs verbatim.
+  out.resize(at + size + size / 8 * 2 + 16);
+  unsigned char* o = reinterpret_cast<unsigned char*>(out.data()) + at;
+  unsigned char* const o0 = o;
+  constexpr uint64_t low7 = 0x7f7f7f7f7f7f7f7full, high = 0x8080808080808080ull;
+  // 0x80 in each non-zero byte of w (no carries cross bytes).
+  auto nonzero = [](uint64_t w) { return (((w & low7) + low7) | w) & high; };
+  while (in < end) {
+    uint64_t w;
+    std::memcpy(&w, in, 8);
+    // The tag: bit i set when byte i is non-zero (the high bits gathered).
+    unsigned tag = static_cast<unsigned>(((nonzero(w) >> 7) * 0x0102040810204080ull) >> 56);
+    *o++ = static_cast<unsigned char>(tag);
+    if (tag == 0xff) {
+      std::memcpy(o, in, 8);
+      o += 8;
+    } else {
+      for (unsigned m = tag; m != 0; m &= m - 1)
+        *o++ = in[__builtin_ctz(m)];
+    }
+    in += 8;
+    if (tag == 0) {
+      // Followed by the count of further zero words (at most 255).
+      const unsigned char* limit = end - in > 255 * 8 ? in + 255 * 8 : end;
+      const unsigned char* p = in;
+      while (p < limit) {
+        uint64_t x;
+        std::memcpy(&x, p, 8);
+        if (x != 0)
+          break;
+        p += 8;
+      }
+      *o++ = static_cast<unsigned char>((p - in) / 8);
+      in = p;
+    } else if (tag == 0xff) {
+      // Followed by the count of further words with at most one zero byte,
+      // then those words verbatim.
+      const unsigned char* limit = end - in > 255 * 8 ? in + 255 * 8 : end;
+      const unsigned char* p = in;
+      while (p < limit) {
+        uint64_t x;
+        std::memcpy(&x, p, 8);
+        uint64_t zero_bytes = ~nonzero(x) & high;
+        if ((zero_bytes & (zero_bytes - 1)) != 0)  // two zero bytes or more
+          break;
+        p += 8;
+      }
+      size_t n = static_cast<size_t>(p - in);
+      *o++ = static_cast<unsigned char>(n / 8);
+      std::memcpy(o, in, n);
+      o += n;
+      in = p;
+    }
+  }
+  out.resize(at + static_cast<size_t>(o - o0));
+}
+
+// The packed stream capnp::writePackedMessage writes: the segment table, then
+// each segment, each packed as its own piece.
 std::string to_string(capnp::MessageBuilder& mb) {
-  kj::VectorOutputStream out(256);
-  capnp::writePackedMessage(out, mb);
-  auto b = out.getArray();
-  return std::string(reinterpret_cast<const char*>(b.begin()), b.size());
+  static_assert(std::endian::native == std::endian::little, "the segment table is written as it lies in memory");
+  auto segments = mb.getSegmentsForOutput();
+  size_t n = segments.size();
+  // Segment table: count - 1, each size (u32 little-endian), padded to a word.
+  std::vector<uint32_t> table((n + 2) & ~size_t(1), 0);
+  table[0] = static_cast<uint32_t>(n - 1);
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    table[i + 1] = static_cast<uint32_t>(segments[i].size());
+    total += segments[i].size() * sizeof(capnp::word);
+  }
+  std::string out;
+  out.reserve(total + total / 4 + table.size() * 4 + 16);
+  pack_into(out, reinterpret_cast<const unsigned char*>(table.data()), table.size() * sizeof(uint32_t));
+  for (auto& seg : segments)
+    pack_into(out, reinterpret_cast<const unsigned char*>(seg.begin()), seg.size() * sizeof(capnp::word));
+  return out;
 }
 
 // Parses `bytes` as one flat Cap'n Proto message and calls `fn(reader)`;
@@ -502,13 +584,9 @@ result<conflict> decode_conflict(std::string_view bytes, const decode_limits& li
 }
 
 std::string pack_words(std::string_view flat) {
-  kj::VectorOutputStream out(flat.size() + 16);
-  {
-    capnp::_::PackedOutputStream packed(out);
-    packed.write(flat.data(), flat.size() - flat.size() % sizeof(capnp::word));
-  }
-  auto b = out.getArray();
-  return std::string(reinterpret_cast<const char*>(b.begin()), b.size());
+  std::string out;
+  pack_into(out, reinterpret_cast<const unsigned char*>(flat.data()), flat.size() - flat.size() % sizeof(capnp::word));
+  return out;
 }
 
 std::optional<std::string> unpack_words(std::string_view packed, uint64_t max_words) {

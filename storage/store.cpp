@@ -5,14 +5,22 @@
 #include "storage/rocksdb_options.hpp"
 
 #include <rocksdb/db.h>
-#include <optional>
-#include <set>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <thread>
 #include <unordered_map>
 
 namespace blaze {
@@ -147,6 +155,222 @@ struct snapshot_guard {
 
 } // namespace
 
+// ---- creating a database --------------------------------------------------------
+//
+// RocksDB creates a database with about 27 fsyncs (IDENTITY, MANIFEST,
+// CURRENT, an OPTIONS file per column family, the directory after each
+// rename), 70-130 ms on a busy disk, for a database that holds nothing yet.
+// A database being created is instead written without syncs, then made
+// durable at once; a marker file makes that safe:
+//
+//  1. Under RocksDB's LOCK, before RocksDB writes its first file, the empty
+//     file BLAZE-CREATING is made durable (the file and the directory).
+//  2. RocksDB creates the database and its column families, and the store
+//     writes its format and durability, with every sync skipped.
+//  3. Every file RocksDB left is fsynced, with the directory and its parent
+//     (so the directory itself survives); then the marker is removed and the
+//     directory fsynced again. Only then does store::open return.
+//
+// A crash before step 3 completes leaves the marker durable (step 1 made it
+// so before any of RocksDB's files existed: without that, a crash could leave
+// half-written RocksDB files and no marker, a database that cannot open); the
+// next open finds it (under the lock, before RocksDB reads anything) and
+// deletes what RocksDB wrote, then creates the database again. Nothing is
+// lost: no write can have been acknowledged, since store::open had not
+// returned (a failed open also leaves the marker). The marker is removed only
+// after the files, the directory and its parent are durable, and its removal
+// is made durable before store::open returns: an acknowledged write can never
+// sit in a database that a later open would delete. From then on RocksDB's
+// syncs run as usual (this file system passes them through), so user data is
+// exactly as durable as before. (The parent fsync is new: RocksDB never
+// synced the directory that holds the database.)
+
+namespace {
+
+const std::string creating_marker = "BLAZE-CREATING";
+
+// fsync of a file or directory by path (a read-only descriptor suffices on Linux).
+std::optional<std::string> fsync_path(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+  if (fd < 0 && errno == ENOENT && !directory)
+    return std::nullopt;  // an obsolete file RocksDB deleted meanwhile (in the background)
+  if (fd < 0)
+    return "open " + path + ": " + std::strerror(errno);
+  std::optional<std::string> err;
+  if (::fsync(fd) != 0)
+    err = "fsync " + path + ": " + std::strerror(errno);
+  ::close(fd);
+  return err;
+}
+
+// fsyncs the paths concurrently (their order does not matter: all of them
+// must be durable before the caller goes on), the first error.
+std::optional<std::string> fsync_all(const std::vector<std::pair<std::string, bool>>& paths) {
+  std::vector<std::optional<std::string>> errs(paths.size());
+  std::vector<std::thread> threads;
+  threads.reserve(paths.size());
+  for (size_t i = 1; i < paths.size(); ++i)
+    threads.emplace_back([&, i] { errs[i] = fsync_path(paths[i].first, paths[i].second); });
+  if (!paths.empty())
+    errs[0] = fsync_path(paths[0].first, paths[0].second);
+  for (auto& t : threads)
+    t.join();
+  for (auto& e : errs)
+    if (e)
+      return e;
+  return std::nullopt;
+}
+
+// The files RocksDB writes in a database directory (LOCK and the info LOG
+// excluded: RocksDB opens those before it takes the lock).
+bool rocksdb_data_file(const std::string& name) {
+  auto ends = [&](const char* suffix) {
+    size_t n = std::strlen(suffix);
+    return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
+  };
+  return name == "CURRENT" || name == "IDENTITY" || name.rfind("MANIFEST-", 0) == 0 ||
+         name.rfind("OPTIONS-", 0) == 0 || ends(".log") || ends(".sst") || ends(".dbtmp") || ends(".blob");
+}
+
+rocksdb::IOStatus io_error(const std::string& what) { return rocksdb::IOStatus::IOError(what); }
+
+} // namespace
+
+// The node's file system for one database: skips syncs while `creating`,
+// and runs steps 1 (or the recovery) under RocksDB's lock.
+struct store::creation_fs : rocksdb::FileSystemWrapper {
+  std::string dir;
+  std::string lock_name;
+  std::shared_ptr<std::atomic<bool>> creating = std::make_shared<std::atomic<bool>>(false);
+
+  creation_fs(std::shared_ptr<rocksdb::FileSystem> base, std::string d)
+    : FileSystemWrapper(std::move(base)), dir(std::move(d)), lock_name(dir + "/LOCK") {}
+
+  const char* Name() const override { return "BlazeCreationFileSystem"; }
+
+  struct file : rocksdb::FSWritableFileOwnerWrapper {
+    std::shared_ptr<std::atomic<bool>> skip;
+    file(std::unique_ptr<rocksdb::FSWritableFile> f, std::shared_ptr<std::atomic<bool>> s)
+      : FSWritableFileOwnerWrapper(std::move(f)), skip(std::move(s)) {}
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) override {
+      return *skip ? rocksdb::IOStatus::OK() : target()->Sync(o, d);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) override {
+      return *skip ? rocksdb::IOStatus::OK() : target()->Fsync(o, d);
+    }
+    rocksdb::IOStatus RangeSync(uint64_t off, uint64_t n, const rocksdb::IOOptions& o,
+                                rocksdb::IODebugContext* d) override {
+      return *skip ? rocksdb::IOStatus::OK() : target()->RangeSync(off, n, o, d);
+    }
+  };
+  struct directory : rocksdb::FSDirectoryWrapper {
+    std::shared_ptr<std::atomic<bool>> skip;
+    directory(std::unique_ptr<rocksdb::FSDirectory> d, std::shared_ptr<std::atomic<bool>> s)
+      : FSDirectoryWrapper(std::move(d)), skip(std::move(s)) {}
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) override {
+      return *skip ? rocksdb::IOStatus::OK() : FSDirectoryWrapper::Fsync(o, d);
+    }
+    rocksdb::IOStatus FsyncWithDirOptions(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d,
+                                          const rocksdb::DirFsyncOptions& x) override {
+      return *skip ? rocksdb::IOStatus::OK() : FSDirectoryWrapper::FsyncWithDirOptions(o, d, x);
+    }
+  };
+
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& fo,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* d) override {
+    std::unique_ptr<rocksdb::FSWritableFile> t;
+    auto s = target()->NewWritableFile(f, fo, &t, d);
+    if (s.ok())
+      r->reset(new file(std::move(t), creating));
+    return s;
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& fo,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                       rocksdb::IODebugContext* d) override {
+    std::unique_ptr<rocksdb::FSWritableFile> t;
+    auto s = target()->ReopenWritableFile(f, fo, &t, d);
+    if (s.ok())
+      r->reset(new file(std::move(t), creating));
+    return s;
+  }
+  rocksdb::IOStatus ReuseWritableFile(const std::string& f, const std::string& old, const rocksdb::FileOptions& fo,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                      rocksdb::IODebugContext* d) override {
+    std::unique_ptr<rocksdb::FSWritableFile> t;
+    auto s = target()->ReuseWritableFile(f, old, fo, &t, d);
+    if (s.ok())
+      r->reset(new file(std::move(t), creating));
+    return s;
+  }
+  rocksdb::IOStatus NewDirectory(const std::string& n, const rocksdb::IOOptions& io,
+                                 std::unique_ptr<rocksdb::FSDirectory>* r, rocksdb::IODebugContext* d) override {
+    std::unique_ptr<rocksdb::FSDirectory> t;
+    auto s = target()->NewDirectory(n, io, &t, d);
+    if (s.ok())
+      r->reset(new directory(std::move(t), creating));
+    return s;
+  }
+
+  // RocksDB takes its lock before reading or writing anything of the
+  // database: step 1, or the recovery from an interrupted creation.
+  rocksdb::IOStatus LockFile(const std::string& f, const rocksdb::IOOptions& o, rocksdb::FileLock** l,
+                             rocksdb::IODebugContext* d) override {
+    auto s = target()->LockFile(f, o, l, d);
+    if (!s.ok() || f != lock_name)
+      return s;
+    auto fail = [&](rocksdb::IOStatus e) {
+      target()->UnlockFile(*l, o, d);
+      *l = nullptr;
+      return e;
+    };
+    std::error_code ec;
+    auto marker = std::filesystem::path(dir) / creating_marker;
+    if (std::filesystem::exists(marker, ec)) {
+      // An interrupted creation: nothing in it was ever acknowledged.
+      for (auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (rocksdb_data_file(e.path().filename().string()))
+          std::filesystem::remove(e.path(), ec);
+      if (ec)
+        return fail(io_error("cannot clear the interrupted creation of " + dir + ": " + ec.message()));
+      *creating = true;
+    } else if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+      int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0)
+        return fail(io_error("cannot create " + marker.string() + ": " + std::strerror(errno)));
+      ::close(fd);
+      if (auto e = fsync_all({{marker.string(), false}, {dir, true}}))
+        return fail(io_error(*e));
+      *creating = true;
+    }
+    return s;
+  }
+
+  // Step 3: everything RocksDB wrote made durable, then the marker removed.
+  status finish_creation() {
+    if (!*creating)
+      return {};
+    std::vector<std::pair<std::string, bool>> paths;
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(dir, ec))
+      if (rocksdb_data_file(e.path().filename().string()))
+        paths.emplace_back(e.path().string(), false);
+    if (ec)
+      return {errc::io_error, "cannot list " + dir + ": " + ec.message()};
+    paths.emplace_back(dir, true);
+    auto parent = std::filesystem::path(dir).parent_path();
+    paths.emplace_back(parent.empty() ? "." : parent.string(), true);
+    if (auto e = fsync_all(paths))
+      return {errc::io_error, *e};
+    if (::unlink((std::filesystem::path(dir) / creating_marker).c_str()) != 0)
+      return {errc::io_error, "cannot remove the creation marker in " + dir + ": " + std::strerror(errno)};
+    if (auto e = fsync_path(dir, true))
+      return {errc::io_error, *e};
+    *creating = false;  // from now on RocksDB's own syncs run
+    return {};
+  }
+};
+
 // The RocksDB snapshots of open snapshot_handles: released by the handle, or
 // by the store when it closes first.
 struct store::read_points {
@@ -174,6 +398,13 @@ struct store::pending {
   std::set<std::pair<std::string, std::string>> touched_indexes;
   std::set<std::pair<std::string, std::string>> built;  // indexes (re)built by this batch
   bool dirty = false;
+  // apply_one leaves the records it changed in the overlay only: commit()
+  // writes each once (merge_snapshot writes its own as it goes).
+  bool write_records = false;
+
+  // About what an operation adds to the batch (oplog entry, record state,
+  // keys), so the batch's buffer is not regrown and copied as it fills.
+  explicit pending(size_t ops = 0) : batch(ops * 480) {}
 };
 
 store::store(std::filesystem::path dir, node_id self, store_options opts,
@@ -211,15 +442,57 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, nod
   std::filesystem::create_directories(dir, ec);
   if (ec)
     return status{errc::io_error, "cannot create " + dir.string() + ": " + ec.message()};
-  rocksdb::DB* raw = nullptr;
-  auto st = rocksdb::DB::Open(dbo, dir.string(), cfs, &s->handles_, &raw);
-  if (!st.ok()) {
+  // The node's file system (its Env's threads), with syncs skipped while
+  // this database is being created (creation_fs above).
+  s->fs_ = std::make_shared<creation_fs>(env->env()->GetFileSystem(), dir.string());
+  s->db_env_ = rocksdb::NewCompositeEnv(s->fs_);
+  dbo.env = s->db_env_.get();
+  auto locked_or_io = [&](const rocksdb::Status& st) -> status {
     if (st.IsIOError() && st.ToString().find("lock") != std::string::npos)
       return status{errc::locked, "database " + dir.string() + " is already open " +
                                     (st.ToString().find("current process") != std::string::npos
                                        ? "in this process"
                                        : "in another process")};
     return io(st, "cannot open database " + dir.string());
+  };
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status st;
+  // A new database: opened with the default column family alone, the others
+  // created in one CreateColumnFamilies (one OPTIONS file, not one per family).
+  bool fresh = !std::filesystem::exists(dir / "CURRENT", ec) || std::filesystem::exists(dir / creating_marker, ec);
+  if (fresh) {
+    st = rocksdb::DB::Open(dbo, dir.string(), {cfs[0]}, &s->handles_, &raw);
+    if (st.ok() && !s->fs_->creating->load()) {
+      // Created by someone else meanwhile: open it as an existing database.
+      for (auto* h : s->handles_)
+        raw->DestroyColumnFamilyHandle(h);
+      s->handles_.clear();
+      raw->Close();
+      delete raw;
+      raw = nullptr;
+      fresh = false;
+    } else if (st.ok()) {
+      std::vector<rocksdb::ColumnFamilyHandle*> more;
+      st = raw->CreateColumnFamilies(std::vector<rocksdb::ColumnFamilyDescriptor>(cfs.begin() + 1, cfs.end()), &more);
+      s->handles_.insert(s->handles_.end(), more.begin(), more.end());
+      if (!st.ok()) {
+        for (auto* h : s->handles_)
+          raw->DestroyColumnFamilyHandle(h);
+        s->handles_.clear();
+        raw->Close();
+        delete raw;
+        return io(st, "cannot create the column families of " + dir.string());
+      }
+    } else if (st.IsInvalidArgument()) {
+      fresh = false;  // it has the other families already: open them all
+    } else {
+      return locked_or_io(st);
+    }
+  }
+  if (!fresh) {
+    st = rocksdb::DB::Open(dbo, dir.string(), cfs, &s->handles_, &raw);
+    if (!st.ok())
+      return locked_or_io(st);
   }
   s->db_.reset(raw);
   s->read_points_ = std::make_shared<read_points>();
@@ -231,6 +504,8 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, nod
   s->conflicts_ = s->handles_[5];
   if (auto ls = s->load_meta(); !ls)
     return ls;
+  if (auto fs = s->fs_->finish_creation(); !fs)
+    return fs;
   return s;
 }
 
@@ -404,32 +679,49 @@ status store::build_index(pending& p, const std::string& collection, const std::
 }
 
 status store::apply_one(pending& p, const operation& op, std::vector<change>* changes,
-                         std::optional<record_state>* known) {
-  p.batch.Put(oplog_, keys::oplog(op.id), encode(op));
+                         std::optional<record_state>* known, const std::string* encoded) {
+  if (encoded)
+    p.batch.Put(oplog_, keys::oplog(op.id), *encoded);
+  else
+    p.batch.Put(oplog_, keys::oplog(op.id), encode(op));
   switch (op.k) {
     case operation::kind::upsert:
     case operation::kind::remove_record: {
-      std::optional<record_state> before;
-      if (known) {
-        before = std::move(*known);
-      } else {
-        auto cur = load(&p, op.collection, op.record);
-        if (!cur)
-          return cur.error();
-        before = std::move(*cur);
+      // The record's state lives in the batch's overlay from its first
+      // operation on: later operations of the batch on the same record apply
+      // to it in place, and commit() encodes and writes it once.
+      auto key = keys::record(op.collection, op.record);
+      auto [slot, first] = p.records.try_emplace(std::move(key));
+      record_state& st = slot->second;
+      bool existed = true;
+      if (first) {
+        if (known) {
+          existed = known->has_value();
+          if (existed)
+            st = std::move(**known);
+        } else {
+          auto cur = load(nullptr, op.collection, op.record);
+          if (!cur) {
+            p.records.erase(slot);
+            return cur.error();
+          }
+          existed = cur->has_value();
+          if (existed)
+            st = std::move(**cur);
+        }
       }
-      // The old state is only needed to update indexes; without any on this
-      // collection it is moved, not copied.
+      // The old state is only needed to update indexes.
       bool indexed = std::any_of(p.indexes.begin(), p.indexes.end(), [&](auto& e) {
         return e.first.first == op.collection && e.second.active();
       });
-      record_state after = !before ? record_state{} : indexed ? *before : std::move(*before);
+      std::optional<record_state> before;
+      if (indexed && existed)
+        before = st;
       std::vector<conflict> found;
-      apply(after, op, &found);
-      auto key = keys::record(op.collection, op.record);
-      p.batch.Put(records_, key, encode(after));
+      apply(st, op, &found);
+      const std::string& k = slot->first;
       for (auto& c : found) {
-        std::string ck = key;
+        std::string ck = k;
         keys::append_u16(ck, static_cast<uint16_t>(c.field.size()));
         ck += c.field;
         keys::append_u64(ck, c.loser_ts.counter);
@@ -437,10 +729,10 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
         p.batch.Put(conflicts_, ck, encode(c));
       }
       if (indexed)
-        index_record(p, op.collection, op.record, before ? &*before : nullptr, after);
+        index_record(p, op.collection, op.record, before ? &*before : nullptr, st);
       if (changes)
-        changes->push_back({op.collection, op.record, !after.alive(), after.view(), op.id});
-      p.records[key] = std::move(after);
+        changes->push_back({op.collection, op.record, !st.alive(), st.view(), op.id});
+      p.write_records = true;
       break;
     }
     case operation::kind::create_index:
@@ -465,6 +757,9 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
 status store::commit(pending& p) {
   if (!p.dirty)
     return {};
+  if (p.write_records)
+    for (auto& [key, st] : p.records)
+      p.batch.Put(records_, key, encode(st));
   p.batch.Put(meta_, meta_clock, u64_bytes(p.clock));
   for (auto& [origin, seq] : p.vv.entries())
     if (seq != vv_.get(origin))
@@ -485,7 +780,7 @@ status store::commit(pending& p) {
 
 std::vector<result<operation>> store::write_local(std::span<const write> writes, uint64_t now_ms,
                                                   std::vector<change>* changes) {
-  pending p;
+  pending p(writes.size());
   {
     std::lock_guard<std::mutex> guard(meta_mutex_);
     p.vv = vv_;
@@ -554,9 +849,38 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
 
 apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
                                  std::vector<change>* changes, const coverage_set* cov) {
-  apply_report rep;
   std::sort(ops.begin(), ops.end(), [](auto& a, auto& b) { return a.id < b.id; });
-  pending p;
+  return apply_sorted(ops, nullptr, now_ms, changes, cov);
+}
+
+apply_report store::apply_remote(std::vector<operation> ops, std::vector<std::string> encoded, uint64_t now_ms,
+                                 std::vector<change>* changes, const coverage_set* cov) {
+  if (encoded.size() != ops.size()) {
+    apply_report rep;
+    rep.refused.emplace_back(dot{}, status{errc::invalid_argument,
+                                           std::to_string(ops.size()) + " operations with " +
+                                             std::to_string(encoded.size()) + " encodings"});
+    return rep;
+  }
+  std::vector<size_t> order(ops.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ops[a].id < ops[b].id; });
+  std::vector<operation> sorted_ops;
+  std::vector<std::string> sorted_bytes;
+  sorted_ops.reserve(ops.size());
+  sorted_bytes.reserve(ops.size());
+  for (size_t i : order) {
+    sorted_ops.push_back(std::move(ops[i]));
+    sorted_bytes.push_back(std::move(encoded[i]));
+  }
+  return apply_sorted(sorted_ops, &sorted_bytes, now_ms, changes, cov);
+}
+
+apply_report store::apply_sorted(std::vector<operation>& ops, const std::vector<std::string>* encoded,
+                                 uint64_t now_ms, std::vector<change>* changes, const coverage_set* cov) {
+  apply_report rep;
+  pending p(ops.size());
   {
     std::lock_guard<std::mutex> guard(meta_mutex_);
     p.vv = vv_;
@@ -566,7 +890,8 @@ apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
   size_t first_change = changes ? changes->size() : 0;
   std::vector<dot> applied;
   const operation* prev = nullptr;
-  for (auto& op : ops) {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    auto& op = ops[i];
     if (prev && prev->id == op.id) {  // the same dot twice in one batch
       if (encode(*prev) != encode(op))
         rep.refused.emplace_back(op.id, status{errc::equivocation, "two different operations under dot " +
@@ -583,8 +908,18 @@ apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
     }
     uint64_t have = p.vv.get(op.id.origin);
     if (op.id.seq <= have) {
+      // Stored bytes may be a peer's encoding (apply_remote with encodings):
+      // different bytes are an equivocation only if they decode to a
+      // different operation.
       auto stored = operation_bytes(op.id);
-      if (stored && *stored && **stored != encode(op))
+      auto differs = [&](const std::string& bytes) {
+        auto mine = encode(op);
+        if (bytes == mine)
+          return false;
+        auto theirs = decode_operation(bytes, opts_.decoding);
+        return !theirs || encode(*theirs) != mine;
+      };
+      if (stored && *stored && differs(**stored))
         rep.refused.emplace_back(op.id, status{errc::equivocation, "operation " + op.id.origin.to_hex() + ":" +
                                                                      std::to_string(op.id.seq) +
                                                                      " differs from the one stored under its dot"});
@@ -617,7 +952,7 @@ apply_report store::apply_remote(std::vector<operation> ops, uint64_t now_ms,
                                                                  " ms in the future"});
       continue;
     }
-    if (auto s = apply_one(p, op, changes); !s) {
+    if (auto s = apply_one(p, op, changes, nullptr, encoded ? &(*encoded)[i] : nullptr); !s) {
       rep.refused.emplace_back(op.id, s);
       rep.applied = 0;
       if (changes)

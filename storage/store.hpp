@@ -29,6 +29,7 @@
 
 namespace rocksdb {
 class DB;
+class Env;
 class ColumnFamilyHandle;
 class Snapshot;
 class WriteBatch;
@@ -139,6 +140,13 @@ public:
   /// vector to its end, and the store remembers it is partial (partial()).
   apply_report apply_remote(std::vector<operation> ops, uint64_t now_ms,
                             std::vector<change>* changes = nullptr, const coverage_set* cov = nullptr);
+  /// As above, given each operation's encoding as it arrived: `encoded[i]`
+  /// is the bytes decode_operation turned into `ops[i]`. They become the log
+  /// entry as they are, instead of encoding the operation again (a tenth of
+  /// the cost of applying). A known dot stored with other bytes is an
+  /// equivocation only if those decode to a different operation.
+  apply_report apply_remote(std::vector<operation> ops, std::vector<std::string> encoded, uint64_t now_ms,
+                            std::vector<change>* changes = nullptr, const coverage_set* cov = nullptr);
 
   /// Changes and persists this database's durability.
   status set_durability(durability mode);
@@ -245,8 +253,12 @@ private:
         std::shared_ptr<storage_environment> env);
   status load_meta();
   // `known`: the record's state already loaded for this batch (moved from).
+  // `encoded`: the operation's encoding, when the caller has it.
   status apply_one(pending& p, const operation& op, std::vector<change>* changes,
-                   std::optional<record_state>* known = nullptr);
+                   std::optional<record_state>* known = nullptr, const std::string* encoded = nullptr);
+  // apply_remote of operations sorted by dot (with their encodings, or null).
+  apply_report apply_sorted(std::vector<operation>& ops, const std::vector<std::string>* encoded, uint64_t now_ms,
+                            std::vector<change>* changes, const coverage_set* cov);
   result<std::optional<record_state>> load(pending* p, const std::string& collection,
                                            const record_id& id) const;
   status commit(pending& p);
@@ -258,6 +270,12 @@ private:
   node_id self_;
   store_options opts_;
   std::shared_ptr<storage_environment> env_;
+  // This database's view of the file system (store.cpp, creation_fs): the
+  // node's Env with syncs skipped while the database is being created.
+  // Declared before db_: it outlives the DB.
+  struct creation_fs;
+  std::shared_ptr<creation_fs> fs_;
+  std::unique_ptr<rocksdb::Env> db_env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* records_ = nullptr;

@@ -568,6 +568,39 @@ BOOST_AUTO_TEST_CASE(corrupt_record_bytes_give_corrupt_never_a_crash) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(an_interrupted_creation_is_created_again) {
+  // A creation leaves the marker BLAZE-CREATING until everything it wrote is
+  // durable; a database created completely has none.
+  temp_dir tmp;
+  auto dir = tmp / "db";
+  {
+    auto s = open_store(dir, me);
+    BOOST_TEST(!std::filesystem::exists(dir / "BLAZE-CREATING"));
+    must(*s, w_insert("c", rec(1), {{"v", 1}}));
+  }
+  {
+    auto s = open_store(dir, me);  // an existing database is opened, not created
+    BOOST_TEST(must_get(*s, "c", rec(1)) == (value_map{{"v", 1}}));
+  }
+  // A crash during creation, before the syncs: the marker and whatever
+  // RocksDB's files look like (here a CURRENT naming a missing MANIFEST).
+  auto broken = tmp / "broken";
+  std::filesystem::create_directories(broken);
+  { std::ofstream(broken / "BLAZE-CREATING"); }
+  { std::ofstream(broken / "CURRENT") << "MANIFEST-000099\n"; }
+  { std::ofstream(broken / "IDENTITY") << "x"; }
+  { std::ofstream(broken / "not-rocksdb.txt") << "kept"; }
+  {
+    auto s = open_store(broken, me);
+    BOOST_TEST(!std::filesystem::exists(broken / "BLAZE-CREATING"));
+    BOOST_TEST(std::filesystem::exists(broken / "not-rocksdb.txt"));
+    BOOST_TEST(s->versions().entries().empty());
+    must(*s, w_insert("c", rec(2), {{"v", 2}}));
+  }
+  auto s = open_store(broken, me);
+  BOOST_TEST(must_get(*s, "c", rec(2)) == (value_map{{"v", 2}}));
+}
+
 BOOST_AUTO_TEST_CASE(opening_one_directory_twice_is_refused_clearly) {
   temp_dir tmp;
   auto dir = tmp / "db";
