@@ -53,10 +53,13 @@ void notify_watchers(database_pointer self) {
     caf::anon_send(w, committed_atom::value);
 }
 
-apply_report apply(database_pointer self, operations& ops, const coverage_set* cov) {
+apply_report apply(database_pointer self, operations& ops, const coverage_set* cov,
+                   std::vector<std::string>* encoded = nullptr) {
   changes cs;
-  auto rep = self->state.st->apply_remote(std::move(ops), now_ms(),
-                                          self->state.subscribers.empty() ? nullptr : &cs, cov);
+  auto* sink = self->state.subscribers.empty() ? nullptr : &cs;
+  auto rep = encoded && encoded->size() == ops.size()
+               ? self->state.st->apply_remote(std::move(ops), std::move(*encoded), now_ms(), sink, cov)
+               : self->state.st->apply_remote(std::move(ops), now_ms(), sink, cov);
   for (auto& [d, why] : rep.refused)
     spdlog::warn("database {}: refused operation {}:{}: {}", self->state.db_name, d.origin.to_hex(), d.seq,
                  why.message);
@@ -169,6 +172,9 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
     [self](apply_atom, operations& ops) -> apply_report { return apply(self, ops, nullptr); },
     [self](apply_atom, operations& ops, const coverage_set& cov) -> apply_report {
       return apply(self, ops, &cov);
+    },
+    [self](apply_atom, operations& ops, std::vector<std::string>& encoded, const coverage_set& cov) -> apply_report {
+      return apply(self, ops, cov.ranges.empty() ? nullptr : &cov, &encoded);
     },
     [self](merge_atom, snapshot_parts& parts) -> caf::result<bool> { return merge(self, parts); },
     [self](peer_ack_atom, const node_id& peer, const version_vector& acked) {

@@ -25,6 +25,10 @@ using database_actor = caf::typed_actor<
   caf::replies_to<apply_atom, operations>::with<apply_report>,
   // The same, for a partial replica: also applies the peer's coverage.
   caf::replies_to<apply_atom, operations, coverage_set>::with<apply_report>,
+  // The same from a sync link, with each operation's bytes as received
+  // (ops[i] decoded from encoded[i]): the log keeps them as they are. An
+  // empty coverage set's ranges: the link syncs every collection.
+  caf::replies_to<apply_atom, operations, std::vector<std::string>, coverage_set>::with<apply_report>,
   // A received snapshot: stages the chunks; joins a finished snapshot.
   caf::replies_to<merge_atom, snapshot_parts>::with<bool>,
   // What peer `node` acknowledged holding (sync links): the compaction point.

@@ -106,7 +106,7 @@ public:
     return c;
   }
 
-  outcome apply(const operation& op) override {
+  outcome apply(const operation& op, const std::string& encoded) override {
     uint64_t have = versions().get(op.id.origin);
     // A partial replica gets only its collections' operations: the machine
     // applies them within a range the peer vouches for, so a jump is no gap.
@@ -117,6 +117,7 @@ public:
     if (!matches(filter_, op.collection))
       return outcome::refused;
     staged_.push_back(op);  // a known dot too: the store checks it for equivocation
+    staged_bytes_.push_back(encoded);
     if (op.id.seq <= have)
       return outcome::duplicate;
     staged_vv_.set(op.id.origin, op.id.seq);
@@ -192,14 +193,16 @@ public:
 
   struct staged {
     operations ops;
+    std::vector<std::string> encoded;  // ops[i] as received: the log keeps these bytes
     coverage_set cov;
     snapshot_parts parts;
   };
   /// What the last message staged; the link commits it.
   staged take() {
-    staged out{std::move(staged_), std::move(cov_), std::move(parts_)};
+    staged out{std::move(staged_), std::move(staged_bytes_), std::move(cov_), std::move(parts_)};
     out.cov.collections = filter_;
     staged_.clear();
+    staged_bytes_.clear();
     cov_ = {};
     parts_.clear();
     staged_vv_ = {};
@@ -211,6 +214,7 @@ private:
   std::vector<std::string> filter_;
   limits lim_;
   operations staged_;
+  std::vector<std::string> staged_bytes_;
   coverage_set cov_;
   snapshot_parts parts_;
   version_vector staged_vv_;
@@ -398,11 +402,9 @@ void feed(link_actor* self, const sync::envelope& e) {
     refuse(self, sync::error_code::refused, "cannot apply operations: " + to_status(err).message);
   };
   auto timeout = caf::duration{self->state.cfg.request_timeout};
-  if (staged.cov.ranges.empty())
-    self->request(s.h.db, timeout, apply_atom::value, std::move(staged.ops)).await(done, failed);
-  else
-    self->request(s.h.db, timeout, apply_atom::value, std::move(staged.ops), std::move(staged.cov))
-      .await(done, failed);
+  self->request(s.h.db, timeout, apply_atom::value, std::move(staged.ops), std::move(staged.encoded),
+                std::move(staged.cov))
+    .await(done, failed);
 }
 
 void attach(link_actor* self, const database_handles& h) {

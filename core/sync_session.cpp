@@ -351,7 +351,7 @@ std::vector<envelope> session::on_batch(const op_batch& b) {
     if (r.after > r.through || !by_origin.emplace(r.origin, &r).second)
       return fail(error_code::corrupt, "OpBatch: ranges overlap or run backwards");
   }
-  std::map<node_id, std::vector<operation>> ops;
+  std::map<node_id, std::vector<std::pair<operation, const std::string*>>> ops;  // with their bytes
   for (auto& bytes : b.ops) {
     auto op = decode_operation(bytes);
     if (!op)
@@ -360,7 +360,7 @@ std::vector<envelope> session::on_batch(const op_batch& b) {
     if (i == by_origin.end() || op->id.seq <= i->second->after || op->id.seq > i->second->through)
       return fail(error_code::corrupt, "OpBatch: operation " + op->id.origin.to_hex() + ":" +
                                          std::to_string(op->id.seq) + " is outside the batch's ranges");
-    ops[op->id.origin].push_back(std::move(*op));
+    ops[op->id.origin].emplace_back(std::move(*op), &bytes);
   }
   bool gap = false;
   for (auto& r : b.ranges) {
@@ -370,11 +370,10 @@ std::vector<envelope> session::on_batch(const op_batch& b) {
       continue;
     }
     auto& mine = ops[r.origin];
-    std::sort(mine.begin(), mine.end(),
-              [](const operation& a, const operation& c) { return a.id.seq < c.id.seq; });
+    std::sort(mine.begin(), mine.end(), [](auto& a, auto& c) { return a.first.id.seq < c.first.id.seq; });
     bool complete = true;
-    for (auto& op : mine) {
-      switch (store_.apply(op)) {
+    for (auto& [op, encoded] : mine) {
+      switch (store_.apply(op, *encoded)) {
         case sync_store::outcome::applied: ++applied_ops_; break;
         case sync_store::outcome::duplicate: break;
         case sync_store::outcome::gap: complete = false; break;

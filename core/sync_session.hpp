@@ -41,10 +41,11 @@ public:
                           size_t max_bytes) const = 0;
 
   enum class outcome { applied, duplicate, gap, refused };
-  /// Applies one remote operation: `duplicate` when its dot is held, `gap`
-  /// when it does not extend its origin's prefix, `refused` when it fails
-  /// validation (or equivocates).
-  virtual outcome apply(const operation& op) = 0;
+  /// Applies one remote operation, `encoded` being the bytes it was decoded
+  /// from (a store may keep them instead of encoding it again): `duplicate`
+  /// when its dot is held, `gap` when it does not extend its origin's
+  /// prefix, `refused` when it fails validation (or equivocates).
+  virtual outcome apply(const operation& op, const std::string& encoded) = 0;
 
   /// After the operations of `r` were applied: the peer vouches that no
   /// further operation in `r` matches this store's filter. A store that

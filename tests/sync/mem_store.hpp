@@ -111,7 +111,8 @@ public:
     return c;
   }
 
-  outcome apply(const operation& op) override {
+  outcome apply(const operation& op, const std::string& encoded) override {
+    (void)encoded;  // kept canonical: equivocation compares re-encodings
     auto bytes = encode(op);
     auto& m = held_[op.id.origin];
     if (auto i = m.find(op.id.seq); i != m.end())
