@@ -219,14 +219,21 @@ BOOST_AUTO_TEST_CASE(open_databases_compact_their_logs_periodically) {
   auto n = std::move(*made);
   auto alone = open_db(*n, "alone");  // no peer: the whole log compacts
   auto shared = open_db(*n, "shared");  // a peer acknowledged 20 of 50
-  for (int i = 0; i < 50; ++i) {
-    must(alone.insert("c", {{"i", i}}));
-    must(shared.insert("c", {{"i", i}}));
-  }
+  // The peer's ack goes first: the compaction timer (200 ms) may fire while
+  // the writes below are still going on (they take longer than that under
+  // ASan or load), and a database with no known peer then compacts all it
+  // has. Sent from this thread before the writes, the ack is in the
+  // database actor's mailbox ahead of all of them.
   node_id peer = id128::from_bytes(reinterpret_cast<const unsigned char*>("peer-node-id-16b"));
   version_vector acked;
   acked.set(replica_id(n->id(), "shared"), 20);
   caf::anon_send(shared.handles().db, peer_ack_atom::value, peer, acked);
+  for (int i = 0; i < 50; ++i) {
+    must(alone.insert("c", {{"i", i}}));
+    must(shared.insert("c", {{"i", i}}));
+    if (i == 24)  // a compaction surely runs halfway through the writes
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
 
   auto log_size = [](database& db) { return must(db.operations_after({}, 1000)).size(); };
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
