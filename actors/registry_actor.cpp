@@ -14,6 +14,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <set>
 
 namespace blaze {
 
@@ -29,6 +30,7 @@ struct registry_state {
     bool create;
     bool pin;  // an acquire (a sync session) rather than an open
     caf::typed_response_promise<database_handles> rp;
+    caf::strong_actor_ptr who = nullptr;  // the acquirer: its pin ends when it does
   };
   // Databases an opener thread is opening (at most cfg.parallel_opens at
   // once; the rest wait in `queued`). Everyone asking meanwhile waits here;
@@ -60,6 +62,10 @@ struct registry_state {
   std::map<std::string, usage> users;
   std::map<std::string, closing> closing;
   std::map<caf::actor_addr, std::string> stopping;  // actor being stopped -> its database
+  // Acquirers (monitored) and the databases they pin: an acquirer that
+  // ends without releasing (a link stopped while its acquire was answered)
+  // releases on its down message, so no pin outlives its holder.
+  std::map<caf::actor_addr, std::multiset<std::string>> held;
   std::chrono::steady_clock::time_point next_compaction;
   static inline const char* name = "blaze.registry";
 };
@@ -77,12 +83,28 @@ void stop(const database_handles& h) {
 }
 
 // Records that a database was handed to a user (pin=false) or a session.
-void note_user(registry_pointer self, const std::string& name, bool pin) {
+void note_user(registry_pointer self, const std::string& name, bool pin, const caf::strong_actor_ptr& who) {
   auto& u = self->state.users[name];
-  if (pin)
-    ++u.pins;
-  else
+  if (!pin) {
     u.user = true;
+    return;
+  }
+  ++u.pins;
+  if (!who)
+    return;
+  auto& mine = self->state.held[who->address()];
+  if (mine.empty())
+    self->monitor(caf::actor_cast<caf::actor>(who));  // a dead actor: the down message comes at once
+  mine.insert(name);
+}
+
+// Ends one pin of `name`; the database may close once idle.
+void unpin(registry_pointer self, const std::string& name) {
+  auto u = self->state.users.find(name);
+  if (u != self->state.users.end() && u->second.pins > 0) {
+    --u->second.pins;
+    u->second.released = std::chrono::steady_clock::now();
+  }
 }
 
 // Opens `name` on a thread of its own (a detached blocking actor, so the
@@ -112,7 +134,7 @@ void request_open(registry_pointer self, const std::string& name, registry_state
     return;
   }
   if (auto it = s.open->find(name); it != s.open->end()) {
-    note_user(self, name, o.pin);
+    note_user(self, name, o.pin, o.who);
     o.rp.deliver(it->second);
     return;
   }
@@ -180,7 +202,7 @@ void on_opened(registry_pointer self, const std::string& name, std::shared_ptr<o
   s.open->emplace(name, h);
   spdlog::debug("opened database {}", name);
   for (auto& w : pending.waiters) {
-    note_user(self, name, w.pin);
+    note_user(self, name, w.pin, w.who);
     w.rp.deliver(h);
   }
   if (!pending.closers.empty() && begin_close(self, name))
@@ -226,6 +248,12 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
   // before its down message is sent.
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& s = self->state;
+    if (auto h = s.held.find(dm.source); h != s.held.end()) {
+      auto names = std::move(h->second);
+      s.held.erase(h);
+      for (auto& name : names)
+        unpin(self, name);
+    }
     auto i = s.stopping.find(dm.source);
     if (i == s.stopping.end())
       return;
@@ -251,16 +279,22 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
       return rp;
     },
     [self](acquire_atom, const std::string& name, bool create) {
+      auto who = self->current_sender();  // before the promise takes it over
       auto rp = self->make_response_promise<database_handles>();
-      request_open(self, name, {create, true, rp});
+      request_open(self, name, {create, true, rp, std::move(who)});
       return rp;
     },
     [self](release_atom, const std::string& name) {
-      auto u = self->state.users.find(name);
-      if (u != self->state.users.end() && u->second.pins > 0) {
-        --u->second.pins;
-        u->second.released = std::chrono::steady_clock::now();
-      }
+      // Only a pin the sender holds: its down message releases the rest.
+      auto who = self->current_sender();
+      auto h = who ? self->state.held.find(who->address()) : self->state.held.end();
+      if (h == self->state.held.end())
+        return;
+      auto it = h->second.find(name);
+      if (it == h->second.end())
+        return;
+      h->second.erase(it);
+      unpin(self, name);
     },
     [self](tick_atom) {
       auto now = std::chrono::steady_clock::now();

@@ -57,8 +57,9 @@ using registry_actor = caf::typed_actor<
   // Opens (or, with create=true, creates) database `name` for a user: it
   // stays open until closed.
   caf::replies_to<open_atom, std::string, bool>::with<database_handles>,
-  // Opens it for a sync session, which releases it when done; a database
-  // only sessions use closes after registry_config::idle_close unused.
+  // Opens it for a sync session (the sender, which is monitored): its pin
+  // ends with release_atom from it or when it ends; a database only
+  // sessions use closes after registry_config::idle_close unpinned.
   caf::replies_to<acquire_atom, std::string, bool>::with<database_handles>,
   caf::reacts_to<release_atom, std::string>,
   // Internal: the idle check and compaction timer, and an opener thread's

@@ -241,8 +241,8 @@ struct link_state {
   ~link_state() {
     if (conn)
       conn->close("the link stopped");
-    if (h.db)  // acquired from the registry: it may close the database once idle
-      caf::anon_send(cfg.registry, release_atom::value, h.name);
+    // (A database acquired from the registry is released by the registry
+    // when this actor's down message arrives.)
     if (mon)
       mon->update([](link_status& s) {
         s.connected = false;

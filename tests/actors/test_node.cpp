@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE actors
 #include "actor_test_util.hpp"
 
+#include <caf/event_based_actor.hpp>
+
 #include <sys/stat.h>
 
 #include <atomic>
@@ -244,6 +246,54 @@ BOOST_AUTO_TEST_CASE(open_databases_compact_their_logs_periodically) {
   BOOST_TEST(must(alone.query("c").run()).size() == 50u);
   BOOST_TEST(must(shared.query("c").run()).size() == 50u);
   BOOST_TEST(info(alone).versions.total() == 50u);
+}
+
+// A database acquired for a sync session stays pinned only while its
+// acquirer lives: one that ends before the answer reaches it, or without
+// releasing, no longer keeps the database open for good.
+BOOST_AUTO_TEST_CASE(an_acquirer_that_ends_releases_its_pin) {
+  temp_dir tmp;
+  auto o = options_for(tmp / "data");
+  o.idle_database_close = std::chrono::milliseconds(200);
+  auto made = node::open(o);
+  BOOST_REQUIRE(made.ok());
+  auto n = std::move(*made);
+  auto reg = n->registry();
+  auto& sys = reg->home_system();
+  // gone before the answer arrives
+  sys.spawn([reg](caf::event_based_actor* self) {
+    self->send(reg, acquire_atom::value, std::string("orphan1"), true);
+    self->quit();
+  });
+  // takes the answer and ends without releasing
+  sys.spawn([reg](caf::event_based_actor* self) {
+    self->request(reg, caf::infinite, acquire_atom::value, std::string("orphan2"), true)
+      .then([self](database_handles&) { self->quit(); });
+  });
+  // one that stays: its database stays open
+  auto keeper = sys.spawn([reg](caf::event_based_actor* self) -> caf::behavior {
+    self->request(reg, caf::infinite, acquire_atom::value, std::string("kept"), true).then([](database_handles&) {});
+    return {[](int) {}};
+  });
+  auto open_now = [&] { return must(n->open_databases()); };
+  auto has = [](const std::vector<std::string>& v, const char* name) {
+    return std::find(v.begin(), v.end(), name) != v.end();
+  };
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!has(open_now(), "kept") && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  BOOST_REQUIRE(has(open_now(), "kept"));
+  BOOST_TEST(std::filesystem::exists(tmp / "data" / "orphan1" / "CURRENT"));
+  while ((has(open_now(), "orphan1") || has(open_now(), "orphan2")) && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto now = open_now();
+  BOOST_TEST(!has(now, "orphan1"));
+  BOOST_TEST(!has(now, "orphan2"));
+  BOOST_TEST(has(now, "kept"));  // still pinned by a live acquirer, though idle much longer than 200 ms
+  caf::anon_send_exit(keeper, caf::exit_reason::user_shutdown);
+  while (has(open_now(), "kept") && std::chrono::steady_clock::now() < until + std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  BOOST_TEST(!has(open_now(), "kept"));
 }
 
 BOOST_AUTO_TEST_CASE(data_survives_a_node_restart) {
