@@ -31,11 +31,13 @@ inline node_options options_for(const std::filesystem::path& dir) {
   return o;
 }
 
-inline std::unique_ptr<node> open_node(const std::filesystem::path& dir) {
-  auto n = node::open(options_for(dir));
-  BOOST_REQUIRE_MESSAGE(n.ok(), "node::open(" << dir.string() << "): " << (n ? "" : n.error().to_string()));
+inline std::unique_ptr<node> open_node(const node_options& o) {
+  auto n = node::open(o);
+  BOOST_REQUIRE_MESSAGE(n.ok(), "node::open(" << o.data_dir.string() << "): " << (n ? "" : n.error().to_string()));
   return std::move(*n);
 }
+
+inline std::unique_ptr<node> open_node(const std::filesystem::path& dir) { return open_node(options_for(dir)); }
 
 inline database open_db(node& n, const std::string& name, bool create = true) {
   auto db = n.open_database(name, create);

@@ -216,9 +216,7 @@ BOOST_AUTO_TEST_CASE(open_databases_compact_their_logs_periodically) {
   temp_dir tmp;
   auto o = options_for(tmp / "data");
   o.compact_interval = std::chrono::milliseconds(200);
-  auto made = node::open(o);
-  BOOST_REQUIRE(made.ok());
-  auto n = std::move(*made);
+  auto n = open_node(o);
   auto alone = open_db(*n, "alone");  // no peer: the whole log compacts
   auto shared = open_db(*n, "shared");  // a peer acknowledged 20 of 50
   // The peer's ack goes first: the compaction timer (200 ms) may fire while
@@ -255,9 +253,7 @@ BOOST_AUTO_TEST_CASE(an_acquirer_that_ends_releases_its_pin) {
   temp_dir tmp;
   auto o = options_for(tmp / "data");
   o.idle_database_close = std::chrono::milliseconds(200);
-  auto made = node::open(o);
-  BOOST_REQUIRE(made.ok());
-  auto n = std::move(*made);
+  auto n = open_node(o);
   auto reg = n->registry();
   auto& sys = reg->home_system();
   // gone before the answer arrives
