@@ -75,6 +75,7 @@ struct snapshot_part {
   std::vector<index_decl> indexes;
   bool finish = false;
   std::vector<std::string> collections;  // the receiver's filter (empty: all)
+  std::vector<signed_head> heads{};      // with finish: the snapshot's verified heads
 };
 using snapshot_parts = std::vector<snapshot_part>;
 
