@@ -256,6 +256,8 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
         return to_error(cols.error());
       out.collections = std::move(*cols);
       out.durability = st.mode() == durability::sync ? "sync" : "buffered";
+      out.refused_batches = st.security().refused_batches;
+      out.equivocations = st.security().equivocations;
       return out;
     },
     [self](durable_atom, bool sync) -> caf::result<bool> {

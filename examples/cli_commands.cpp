@@ -509,6 +509,8 @@ int cmd_status(const global_options& g, const status_args& a) {
         idx.push_back(ojson{{"collection", c}, {"field", f}});
       d["indexes"] = std::move(idx);
       d["durability"] = i.durability;
+      d["refused_batches"] = i.refused_batches;
+      d["equivocations"] = i.equivocations;
       dbs.push_back(std::move(d));
     }
     out["databases"] = std::move(dbs);
@@ -530,6 +532,8 @@ int cmd_status(const global_options& g, const status_args& a) {
               << "  operations   " << i.operations << '\n'
               << "  records      " << i.records << '\n'
               << "  conflicts    " << i.conflicts << '\n'
+              << "  refused      " << i.refused_batches << " batches failed authentication, "
+              << i.equivocations << " equivocations\n"
               << "  collections  ";
     for (size_t k = 0; k < i.collections.size(); ++k)
       std::cout << (k ? ", " : "") << i.collections[k];

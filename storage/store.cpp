@@ -37,6 +37,8 @@ const std::string meta_partial = "partial";  // collections of a partial replica
 const std::string meta_base = "base/";     // ‖ origin (16 bytes) -> u64: compaction point
 const std::string meta_peer = "peer/";     // ‖ node id (16 bytes) -> vector the peer acknowledged
 const std::string meta_chain = "chain/";   // ‖ origin (16 bytes) -> u64 seq ‖ link (32): chain at the highest head
+const std::string meta_refused = "security/refused";             // u64: store::security()
+const std::string meta_equivocations = "security/equivocations";  // u64
 const std::string meta_head = "head/";     // ‖ origin (16 bytes) ‖ u64 seq -> link (32) [‖ signature (64) ‖ key (32)]
 const std::string meta_stage = "stage/";   // ‖ peer (16 bytes) ‖ 'p' -> the staged snapshot's point
                                            //                   ‖ 'r' ‖ record key -> staged state
@@ -566,6 +568,8 @@ status store::load_meta() {
       cs.seq = keys::read_u64(val.data());
       cs.link = crypto::wire::to_array<32>(std::string_view(val.data() + 8, 32));
       chains_[id_at(k.data() + meta_chain.size())] = cs;
+    } else if ((k.ToStringView() == meta_refused || k.ToStringView() == meta_equivocations) && val.size() == 8) {
+      (k.ToStringView() == meta_refused ? refused_batches_ : equivocations_) = keys::read_u64(val.data());
     } else if (starts_with(k, meta_base)) {
       if (k.size() != meta_base.size() + 16 || val.size() != 8)
         return {errc::corrupt, "corrupt compaction point in " + dir_.string()};
@@ -933,6 +937,18 @@ apply_report store::apply_remote(std::vector<operation> ops, std::vector<std::st
 
 apply_report store::apply_sorted(std::vector<operation>& ops, const std::vector<std::string>* encoded,
                                  uint64_t now_ms, std::vector<change>* changes, const coverage_set* cov) {
+  apply_report rep = apply_batch(ops, encoded, now_ms, changes, cov);
+  uint64_t equivocating = 0;
+  for (auto& [d, why] : rep.refused)
+    equivocating += why.code == errc::equivocation;
+  if (equivocating > 0) {
+    db_->Put(rocksdb::WriteOptions(), meta_, meta_equivocations, u64_bytes(equivocations_ += equivocating));
+  }
+  return rep;
+}
+
+apply_report store::apply_batch(std::vector<operation>& ops, const std::vector<std::string>* encoded,
+                                uint64_t now_ms, std::vector<change>* changes, const coverage_set* cov) {
   apply_report rep;
   pending p(ops.size());
   {
@@ -948,7 +964,7 @@ apply_report store::apply_sorted(std::vector<operation>& ops, const std::vector<
     auto& op = ops[i];
     if (prev && prev->id == op.id) {  // the same dot twice in one batch
       if (encode(*prev) != encode(op))
-        ++equivocations_, rep.refused.emplace_back(op.id, status{errc::equivocation, "two different operations under dot " +
+        rep.refused.emplace_back(op.id, status{errc::equivocation, "two different operations under dot " +
                                                                      op.id.origin.to_hex() + ":" +
                                                                      std::to_string(op.id.seq)});
       else
@@ -974,7 +990,7 @@ apply_report store::apply_sorted(std::vector<operation>& ops, const std::vector<
         return !theirs || encode(*theirs) != mine;
       };
       if (stored && *stored && differs(**stored))
-        ++equivocations_, rep.refused.emplace_back(op.id, status{errc::equivocation, "operation " + op.id.origin.to_hex() + ":" +
+        rep.refused.emplace_back(op.id, status{errc::equivocation, "operation " + op.id.origin.to_hex() + ":" +
                                                                      std::to_string(op.id.seq) +
                                                                      " differs from the one stored under its dot"});
       else
@@ -1737,7 +1753,11 @@ result<std::optional<signed_head>> store::head_near(const node_id& origin, uint6
   return head_at(origin, *seq);
 }
 
-void store::count_refused_batch() { ++refused_batches_; }
+void store::count_refused_batch() {
+  // Outside any batch (the sync session's verdict comes from a link's
+  // thread): a counter of its own, a lost increment under a race only.
+  db_->Put(rocksdb::WriteOptions(), meta_, meta_refused, u64_bytes(++refused_batches_));
+}
 
 security_counts store::security() const { return {refused_batches_.load(), equivocations_.load()}; }
 

@@ -265,6 +265,7 @@ public:
   /// The head of `origin` at exactly `seq` (nullopt when none).
   result<std::optional<signed_head>> head_at(const node_id& origin, uint64_t seq) const;
   /// Counts an input refused by authentication (the sync session's verdict).
+  /// Persisted, like the equivocations apply_remote refuses.
   void count_refused_batch();
   security_counts security() const;
 
@@ -312,6 +313,8 @@ private:
   status apply_one(pending& p, const operation& op, std::vector<change>* changes,
                    std::optional<record_state>* known = nullptr, const std::string* encoded = nullptr);
   // apply_remote of operations sorted by dot (with their encodings, or null).
+  apply_report apply_batch(std::vector<operation>& ops, const std::vector<std::string>* encoded, uint64_t now_ms,
+                           std::vector<change>* changes, const coverage_set* cov);
   apply_report apply_sorted(std::vector<operation>& ops, const std::vector<std::string>* encoded, uint64_t now_ms,
                             std::vector<change>* changes, const coverage_set* cov);
   result<std::optional<record_state>> load(pending* p, const std::string& collection,

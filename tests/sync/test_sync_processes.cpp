@@ -480,4 +480,8 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_an_error_and_the_relay_keeps_serving) {
   std::ifstream f(tmp / "victim.json");
   auto st = json::parse(f);
   BOOST_TEST(st["databases"][0]["operations"].get<int>() == 0);
+  // the unsigned, forged and foreign-key batches were counted (the invalid
+  // operation was correctly signed: refused by validation, not counted)
+  BOOST_TEST(st["databases"][0]["refused_batches"].get<int>() == 3);
+  BOOST_TEST(st["databases"][0]["equivocations"].get<int>() == 0);
 }
