@@ -119,6 +119,7 @@ ojson operation_json(const operation& op) {
     case operation::kind::remove_record: o["record"] = op.record.to_hex(); break;
     case operation::kind::create_index:
     case operation::kind::drop_index: o["field"] = op.index_field; break;
+    case operation::kind::sealed: o["sealed_bytes"] = op.sealed_box.size(); break;
   }
   return o;
 }
