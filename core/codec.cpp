@@ -350,7 +350,8 @@ std::string encode(const operation& op) {
   put(b.initDot(), op.id);
   b.setTimestamp(op.counter);
   b.setCollection(capnp::Text::Reader(op.collection.data(), op.collection.size()));
-  put(b.initRecord(), op.record);
+  if (op.k != operation::kind::sealed || !op.record.is_zero())  // a sealed op's is zero: 7 bytes saved
+    put(b.initRecord(), op.record);
   switch (op.k) {
     case operation::kind::upsert: {
       auto l = b.initUpsert(static_cast<unsigned>(op.fields.size()));

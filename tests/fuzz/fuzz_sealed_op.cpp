@@ -8,7 +8,10 @@
 //     authenticate or contradicts the outer part); an acceptance must carry
 //     the outer dot, timestamp and collection, must not be sealed, and must
 //     seal back (same nonce) to exactly the input's box;
-//  2. when it decodes to a plaintext operation: sealed (random nonce) and
+//  2. decoded as an inner encoding (decode_sealed_inner, what a member
+//     holding the key could put in a box): a refusal is a clean errc::corrupt;
+//     an acceptance re-encodes and decodes to the same operation;
+//  3. when it decodes to a plaintext operation: sealed (random nonce) and
 //     opened back to the same encoding, and refused with a bit flipped in the
 //     box or with the dot moved.
 #include "tests/fuzz/fuzz_sealed_op.hpp"
@@ -55,10 +58,23 @@ void seal_round_trip(const operation& plain, uint64_t h) {
   SEALED_CHECK(!open_operation(moved, key(), database).ok(), "a moved box is refused");
 }
 
+void inner_input(std::string_view in) {
+  const dot at{node_id{0x0102030405060708ull, 0x1112131415161718ull}, 7};
+  const uint64_t counter = (uint64_t{1'764'000'000'000} << 16) | 3;
+  auto r = decode_sealed_inner(in, at, counter);
+  if (!r.ok()) {
+    SEALED_CHECK(r.error().code == errc::corrupt && !r.error().message.empty(), r.error().to_string());
+    return;
+  }
+  auto again = decode_sealed_inner(encode_sealed_inner(*r), at, counter);
+  SEALED_CHECK(again.ok() && encode(*again) == encode(*r), "an accepted inner encoding re-encodes to itself");
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
+  inner_input(in);
   auto op = decode_operation(in);
   if (!op.ok())
     return 0;

@@ -1,7 +1,8 @@
 // Writes the seeds of corpus/sealed_op (files named seed-*): sealed
 // operations of every kind made with seal_operation and the fixed key of
 // fuzz_sealed_op.hpp (fixed nonces, so deterministic), one moved to another
-// dot, one sealed under another epoch, and plaintext operations.
+// dot, one sealed under another epoch, plaintext operations and their inner
+// encodings.
 //
 //   fuzz_sealed_gen tests/fuzz/corpus/sealed_op
 #include "tests/fuzz/fuzz_sealed_op.hpp"
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
     }
     put(dir, "seed-sealed-" + name, encode(sealed));
     put(dir, "seed-plain-" + name, encode(op));
+    put(dir, "seed-inner-" + name, encode_sealed_inner(op));
   }
   auto moved = fuzz_crypto::must(seal_operation(up, key(), database, iv), "seal");
   moved.id.seq = 8;
