@@ -1,6 +1,7 @@
 #include "core/access.hpp"
 
 #include "core/crypto/aead.hpp"
+#include "core/crypto/sha256.hpp"
 #include "core/crypto/wire.hpp"
 
 #include <charconv>
@@ -9,7 +10,8 @@ namespace blaze {
 
 namespace {
 
-constexpr std::string_view f_owner = "owner", f_sealed = "sealed", f_epoch = "epoch";
+constexpr std::string_view f_owner = "owner", f_sealed = "sealed", f_epoch = "epoch", f_check = "check";
+constexpr size_t check_size = 16;
 constexpr std::string_view f_ed25519 = "ed25519", f_x25519 = "x25519", f_rights = "rights", f_key = "key.";
 constexpr uint64_t max_epoch = 0xffffffffull;
 
@@ -83,6 +85,17 @@ std::optional<access_rights> parse_rights(std::string_view t) {
 
 // ---- database ids -----------------------------------------------------------------
 
+std::string access::key_check(std::string_view database_id, const crypto::content_key& key) {
+  std::string in;
+  crypto::wire::put_tag(in, "blazedb/content-key-check/v1");
+  crypto::wire::put_bytes(in, database_id);
+  crypto::wire::put_u32(in, key.epoch());
+  in.append(key.key().view());
+  auto d = crypto::sha256(in);
+  OPENSSL_cleanse(in.data(), in.size());
+  return std::string(reinterpret_cast<const char*>(d.data()), check_size);
+}
+
 std::string access::bound_database_id(std::string_view name, const node_id& owner) {
   return std::string(name) + "@" + owner.to_hex();
 }
@@ -101,6 +114,9 @@ void access_list::put(const record_id& id, const value_map& doc) {
     owner_.reset();
     sealed_ = false;
     epoch_ = 0;
+    check_.clear();
+    if (auto b = bytes_of(field(doc, f_check), check_size))
+      check_ = std::string(*b);
     if (auto b = bytes_of(field(doc, f_owner), 32))
       owner_ = crypto::ed25519_public_key::from_bytes(*b);
     if (auto* v = field(doc, f_sealed); v && v->is<bool>())
@@ -130,6 +146,15 @@ void access_list::put(const record_id& id, const value_map& doc) {
       if (auto b = bytes_of(&v, crypto::wrapped_size))
         m.wrapped.emplace(*e, std::string(*b));
   members_.insert_or_assign(id, std::move(m));
+}
+
+bool access_list::needs_rotation() const {
+  if (!sealed_ || epoch_ == 0)
+    return false;
+  for (auto& [id, m] : members_)
+    if (!can_read(id) && m.wrapped.count(epoch_))
+      return true;
+  return false;
 }
 
 node_id access_list::owner_id() const { return owner_ ? crypto::node_id_of(*owner_) : node_id{}; }
@@ -189,6 +214,11 @@ result<const crypto::content_key*> keyring::sealing_key(const access_list& list)
   if (!k)
     return status{errc::forbidden, "this node holds no content key of epoch " + std::to_string(list.epoch()) +
                                      " of database " + list.database_id() + " (not a reader, or not given it yet)"};
+  if (!list.epoch_check().empty() && access::key_check(list.database_id(), *k) != list.epoch_check())
+    return status{errc::forbidden, "this node's content key of epoch " + std::to_string(list.epoch()) +
+                                     " of database " + list.database_id() +
+                                     " is not the current one (two admins rotated at once): an admin must grant "
+                                     "this node again"};
   return k;
 }
 
@@ -206,6 +236,35 @@ void keyring::add(crypto::content_key key) {
 
 // ---- builders ---------------------------------------------------------------------
 
+namespace {
+
+// A fresh key of epoch + 1 wrapped for every reader but `leaving`, then the
+// database record's epoch and check.
+result<std::vector<write>> new_epoch(const access_list& list, const node_id* leaving) {
+  const auto& db = list.database_id();
+  if (list.epoch() >= max_epoch)
+    return status{errc::invalid_argument, "database " + db + " has used every content-key epoch"};
+  const uint32_t next = list.epoch() + 1;
+  auto key = crypto::content_key::generate(next);
+  if (!key.ok())
+    return key.error();
+  std::vector<write> out;
+  for (auto& [id, m] : list.members()) {
+    if ((leaving && id == *leaving) || !list.can_read(id) || !m.exchange)
+      continue;
+    auto wrapped = crypto::wrap(*key, *m.exchange, db);
+    if (!wrapped.ok())
+      return wrapped.error();
+    out.push_back(record_write(id, true, {{key_field(next), bytes_value(*wrapped)}}));
+  }
+  out.push_back(record_write(access::database_record, true,
+                             {{std::string(f_epoch), value{int64_t{next}}},
+                              {std::string(f_check), bytes_value(access::key_check(db, *key))}}));
+  return out;
+}
+
+} // namespace
+
 result<std::vector<write>> access::create(const access_list& list, const crypto::member_key& owner, bool sealed) {
   const auto& db = list.database_id();
   if (!list.empty())
@@ -214,11 +273,9 @@ result<std::vector<write>> access::create(const access_list& list, const crypto:
   if (auto bound = bound_owner(db); bound && *bound != owner.id())
     return status{errc::invalid_argument, "database id " + db + " is bound to owner " + short_id(*bound) +
                                             ", not to " + short_id(owner.id())};
-  std::vector<write> out;
-  out.push_back(record_write(database_record, false,
-                             {{std::string(f_owner), bytes_value(owner.signing.view())},
-                              {std::string(f_sealed), value{sealed}},
-                              {std::string(f_epoch), value{int64_t{sealed ? 1 : 0}}}}));
+  value_map database{{std::string(f_owner), bytes_value(owner.signing.view())},
+                     {std::string(f_sealed), value{sealed}},
+                     {std::string(f_epoch), value{int64_t{sealed ? 1 : 0}}}};
   value_map me{{std::string(f_ed25519), bytes_value(owner.signing.view())},
                {std::string(f_x25519), bytes_value(owner.exchange.view())},
                {std::string(f_rights), value{std::string(to_string(access_rights::admin))}}};
@@ -230,7 +287,10 @@ result<std::vector<write>> access::create(const access_list& list, const crypto:
     if (!wrapped.ok())
       return wrapped.error();
     me.emplace(key_field(1), bytes_value(*wrapped));
+    database.emplace(std::string(f_check), bytes_value(key_check(db, *key)));
   }
+  std::vector<write> out;
+  out.push_back(record_write(database_record, false, std::move(database)));
   out.push_back(record_write(owner.id(), false, std::move(me)));
   return out;
 }
@@ -286,22 +346,17 @@ result<std::vector<write>> access::revoke(const access_list& list, const node_id
                              {{std::string(f_rights), value{std::string(to_string(access_rights::none))}}}));
   if (!list.is_sealed() || !blaze::can_read(existing->rights))
     return out;
-  if (list.epoch() >= max_epoch)
-    return status{errc::invalid_argument, "database " + db + " has used every content-key epoch"};
-  const uint32_t next = list.epoch() + 1;
-  auto key = crypto::content_key::generate(next);
-  if (!key.ok())
-    return key.error();
-  for (auto& [id, m] : list.members()) {
-    if (id == member || !list.can_read(id) || !m.exchange)
-      continue;
-    auto wrapped = crypto::wrap(*key, *m.exchange, db);
-    if (!wrapped.ok())
-      return wrapped.error();
-    out.push_back(record_write(id, true, {{key_field(next), bytes_value(*wrapped)}}));
-  }
-  out.push_back(record_write(database_record, true, {{std::string(f_epoch), value{int64_t{next}}}}));
+  auto next = new_epoch(list, &member);
+  if (!next.ok())
+    return next.error();
+  out.insert(out.end(), next->begin(), next->end());
   return out;
+}
+
+result<std::vector<write>> access::rotate(const access_list& list) {
+  if (list.empty() || !list.is_sealed())
+    return status{errc::invalid_argument, "database " + list.database_id() + " has no content key to rotate"};
+  return new_epoch(list, nullptr);
 }
 
 // ---- check_operation --------------------------------------------------------------
@@ -339,6 +394,9 @@ status check_database_record(const access_list& list, const node_id& origin, con
       if (!fo.val.is<int64_t>() || fo.val.as<int64_t>() < 0 ||
           static_cast<uint64_t>(fo.val.as<int64_t>()) > max_epoch)
         return forbidden("_access: epoch must be an integer from 0 to 2^32-1");
+    } else if (fo.field == f_check) {
+      if (!bytes_of(&fo.val, check_size))
+        return forbidden("_access: check must be 16 bytes (access::key_check)");
     } else {
       return forbidden("_access: the database record has no field '" + fo.field + "'");
     }

@@ -12,6 +12,9 @@
 //     owner    bytes(32)  the owner's Ed25519 public key; set once
 //     sealed   bool       end-to-end encryption on; set once
 //     epoch    integer    the current content-key epoch (0 when not sealed)
+//     check    bytes(16)  key_check of the current epoch's key (sealed only):
+//                         written with `epoch`, so concurrent rotations by two
+//                         admins are detected (keyring::sealing_key)
 //   member record, id = node_id_of(member's Ed25519 key)
 //     ed25519  bytes(32)  the member's Ed25519 public key
 //     x25519   bytes(32)  the member's X25519 public key
@@ -67,6 +70,11 @@ inline constexpr std::string_view collection = "_access";
 /// The id of the database record in `_access`.
 inline constexpr record_id database_record{0, 0};
 
+/// A content key's check value: SHA-256("blazedb/content-key-check/v1" 0x00
+/// || u32 len(db) || db || u32 epoch || key)[0..16). Says which key of an
+/// epoch is the current one without revealing it.
+std::string key_check(std::string_view database_id, const crypto::content_key& key);
+
 /// "<name>@<owner node id hex>": a database id bound to its owner's key.
 std::string bound_database_id(std::string_view name, const node_id& owner);
 /// The owner a database id names (the 32 hex digits after its last '@'),
@@ -109,6 +117,14 @@ public:
   /// The current content-key epoch (what new operations are sealed with);
   /// 0 for a plaintext or empty list.
   uint32_t epoch() const { return epoch_; }
+  /// The current epoch's key_check (16 bytes), empty when not recorded.
+  const std::string& epoch_check() const { return check_; }
+
+  /// True when a node that cannot read holds the current epoch's wrapped
+  /// key: two admins revoked members at once and one revocation wrapped the
+  /// new key for a member the other removed. An admin should then
+  /// access::rotate.
+  bool needs_rotation() const;
 
   /// The owner is always admin (its record cannot demote it); a node
   /// without a record has none.
@@ -130,6 +146,7 @@ private:
   std::optional<crypto::ed25519_public_key> owner_;
   bool sealed_ = false;
   uint32_t epoch_ = 0;
+  std::string check_;
   std::map<node_id, access_member> members_;
 };
 
@@ -147,7 +164,10 @@ public:
   const crypto::content_key* find(uint32_t epoch) const;
   /// The key of `list.epoch()`: what this node seals new operations with.
   /// errc::forbidden when it does not hold it (not a reader, or not yet
-  /// given the current epoch), errc::invalid_argument for a plaintext list.
+  /// given the current epoch) or holds another key of that epoch than the
+  /// list's `check` names (two admins rotated at once and this node got the
+  /// losing key: an admin must grant it again), errc::invalid_argument for a
+  /// plaintext list.
   result<const crypto::content_key*> sealing_key(const access_list& list) const;
   /// The epochs held, ascending.
   std::vector<uint32_t> epochs() const;
@@ -165,7 +185,7 @@ namespace access {
 
 /// The writes that create the access list of `list.database_id()` (which
 /// must be empty) owned by `owner`: the database record (owner, sealed,
-/// epoch 1 or 0), then the owner's member record (admin, and when sealed
+/// epoch 1 or 0, check), then the owner's member record (admin, and when sealed
 /// `key.1`: a fresh epoch-1 content key wrapped for the owner). Apply them in
 /// this order, from the owner's node. errc::invalid_argument when the list
 /// exists, or the database id is bound to another owner.
@@ -185,11 +205,17 @@ result<std::vector<write>> grant(const access_list& list, const crypto::member_k
 /// The writes that remove `member`: rights none and, for a sealed database
 /// where it could read, a new epoch: a fresh content key wrapped for every
 /// remaining reader (`key.<epoch+1>`) and the database record's epoch
-/// raised. Old epochs stay where they were (readable to those who had them;
+/// raised (with its check). Old epochs stay where they were (readable to those who had them;
 /// the removed member keeps what it already had, not what comes next).
 /// errc::invalid_argument for an empty list, the owner, or a node without a
 /// record.
 result<std::vector<write>> revoke(const access_list& list, const node_id& member);
+
+/// The writes of a new epoch without removing anyone: a fresh content key
+/// wrapped for every reader, and the database record's epoch and check
+/// (after concurrent revocations, needs_rotation(); or after many seals).
+/// errc::invalid_argument for an empty or plaintext list.
+result<std::vector<write>> rotate(const access_list& list);
 
 } // namespace access
 

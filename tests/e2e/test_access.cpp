@@ -356,6 +356,55 @@ BOOST_AUTO_TEST_CASE(nobody_takes_over_a_database_name) {
   BOOST_TEST((plain.list.owner_id() == stranger.id()));
 }
 
+BOOST_AUTO_TEST_CASE(concurrent_rotations_are_detected) {
+  create_and_grant();
+  BOOST_TEST(r.list.epoch_check().size() == 16u);
+  BOOST_TEST(r.list.epoch_check() == access::key_check(db, *r.keys_of(owner).find(1)));
+  // Two admins remove two members at once, each from the list as it was:
+  // both make an epoch 2, with different keys.
+  replica_of other = r;  // the admin's replica, same state
+  auto by_owner = access::revoke(r.list, reader.id());
+  auto by_admin = access::revoke(other.list, writer.id());
+  BOOST_REQUIRE(by_owner.ok());
+  BOOST_REQUIRE(by_admin.ok());
+  // The owner's writes land, then the admin's, field by field: the reader's
+  // record is only in the admin's batch, so the reader keeps the admin's
+  // epoch-2 key while the database record names the owner's or the admin's
+  // (the later write). Whoever holds a key that is not the current one
+  // finds out before sealing with it.
+  BOOST_REQUIRE(r.write_all(owner, by_owner).ok());
+  BOOST_REQUIRE(r.write_all(admin, by_admin).ok());
+  BOOST_TEST(r.list.epoch() == 2u);
+  size_t current = 0, stale = 0;
+  for (auto* n : {&owner, &admin, &reader, &writer}) {
+    auto ring = r.keys_of(*n);
+    if (!ring.find(2))
+      continue;
+    auto k = ring.sealing_key(r.list);
+    if (k.ok()) {
+      ++current;
+      BOOST_TEST(access::key_check(db, **k) == r.list.epoch_check());
+    } else {
+      ++stale;
+      BOOST_TEST((k.error().code == errc::forbidden));
+      BOOST_TEST(k.error().message.find("rotated at once") != std::string::npos);
+    }
+  }
+  BOOST_TEST(current >= 1u);
+  BOOST_TEST(current + stale >= 2u);
+  // One revocation wrapped the new key for the member the other removed:
+  // the list says so, and a rotation fixes it.
+  BOOST_TEST(r.list.needs_rotation());
+  BOOST_REQUIRE(r.write_all(owner, access::rotate(r.list)).ok());
+  BOOST_TEST(r.list.epoch() == 3u);
+  BOOST_TEST(!r.list.needs_rotation());
+  BOOST_TEST(r.keys_of(reader).find(3) == nullptr);
+  BOOST_TEST(r.keys_of(writer).find(3) == nullptr);
+  BOOST_TEST(r.keys_of(owner).sealing_key(r.list).ok());
+  BOOST_TEST(r.keys_of(admin).sealing_key(r.list).ok());
+  BOOST_TEST((access::rotate(access_list("x")).error().code == errc::invalid_argument));
+}
+
 BOOST_AUTO_TEST_CASE(keyring_reports_bad_wrapped_keys) {
   create_and_grant();
   // A wrapped key made for the database under another id does not unwrap:
