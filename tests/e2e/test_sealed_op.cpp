@@ -249,6 +249,17 @@ BOOST_AUTO_TEST_CASE(refusals_of_bad_input) {
   BOOST_TEST(sealed_op_epoch(plain).error().code == errc::invalid_argument);
   auto sealed = sealed_of(plain, key);
   BOOST_TEST(seal_operation(sealed, key, db).error().code == errc::invalid_argument);
+  // validate() on the outer part: no clear record, a box of at least 33 bytes.
+  BOOST_TEST(validate(sealed, limits{}).ok());
+  auto v = sealed;
+  v.record = rec(1);
+  BOOST_TEST((validate(v, limits{}).code == errc::invalid_argument));
+  v = sealed;
+  v.sealed_box.resize(32);
+  BOOST_TEST((validate(v, limits{}).code == errc::invalid_argument));
+  v = sealed;
+  v.sealed_box.resize(limits{}.max_record + 2000);
+  BOOST_TEST((validate(v, limits{}).code == errc::too_large));
   // A box too short to name an epoch.
   auto m = sealed;
   m.sealed_box.resize(4);
