@@ -226,7 +226,8 @@ result<std::vector<write>> rotate(const access_list& list);
 ///    (no delete, no index, no counters/sets); on an empty list only the
 ///    owner's creation of the database record (origin = the id's bound owner
 ///    when the id is bound, owner key hashing to origin); afterwards admins
-///    only; `owner` and `sealed` never change; a member record's `ed25519`
+///    only; `owner` and `sealed` never change; `epoch` is 0..2^32-1 and
+///    `check` 16 bytes; a member record's `ed25519`
 ///    must hash to its id; the owner's rights stay admin; `key.<N>` is an
 ///    85-byte wrapped key naming epoch N;
 ///  - other collections: the list must exist; the origin needs rw or admin;
