@@ -15,7 +15,15 @@ struct Operation {
     delete @5 :List(CounterObservation);   # tombstone; counters it observed
     createIndex @6 :Text;        # field name
     dropIndex @7 :Text;          # field name
+    sealed @8 :Sealed;           # end-to-end encrypted (core/sealed_op.hpp)
   }
+}
+
+# A sealed operation's payload: crypto::seal of the inner operation under the
+# database's content key (docs/security.md, "Sealed operations"). The outer
+# Operation keeps dot, timestamp and collection in clear; record is zero.
+struct Sealed {
+  box @0 :Data;
 }
 
 # One field mutation inside an upsert.

@@ -773,6 +773,10 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
           return s;
       break;
     }
+    case operation::kind::sealed:
+      // Kept in the oplog and counted in the version vector (a relay stores
+      // and forwards it); a reader opens it before applying (core/sealed_op.hpp).
+      break;
   }
   p.clock = std::max(p.clock, op.counter);
   p.vv.set(op.id.origin, std::max(p.vv.get(op.id.origin), op.id.seq));

@@ -35,6 +35,7 @@ public:
       case operation::kind::remove_record: blaze::apply(records_[{op.collection, op.record}], op); break;
       case operation::kind::create_index:
       case operation::kind::drop_index: indexes_[{op.collection, op.index_field}].apply(op); break;
+      case operation::kind::sealed: break;
     }
   }
   /// Joins a state held up to `theirs` into ours (held up to `mine`).
