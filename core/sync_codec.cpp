@@ -26,6 +26,7 @@ const char* to_string(error_code c) {
     case error_code::refused: return "refused";
     case error_code::timeout: return "timeout";
     case error_code::unauthenticated: return "unauthenticated";
+    case error_code::forbidden: return "forbidden";
   }
   return "unknown";
 }
@@ -428,7 +429,7 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
       case s::Envelope::ERROR: {
         auto q = r.getError();
         auto code = static_cast<uint16_t>(q.getCode());
-        if (code > static_cast<uint16_t>(error_code::unauthenticated))
+        if (code > static_cast<uint16_t>(error_code::forbidden))
           fail("unknown error code");
         e.msg = error{static_cast<error_code>(code), str(q.getMessage())};
         break;

@@ -86,7 +86,7 @@ struct ack {
 };
 /// The values of schema ErrorCode; the last is the highest a decoder accepts.
 enum class error_code : uint16_t {
-  none = 0, version_mismatch, unexpected, corrupt, unknown_database, refused, timeout, unauthenticated
+  none = 0, version_mismatch, unexpected, corrupt, unknown_database, refused, timeout, unauthenticated, forbidden
 };
 const char* to_string(error_code c);
 struct error {

@@ -244,6 +244,8 @@ std::vector<envelope> session::on_message(const envelope& e) {
   if (auto* m = std::get_if<sync_request>(&e.msg)) {
     if (m->database != opt_.database)
       return wrong_db(m->database);
+    if (auto why = store_.pull_problem(peer_key_); !why.empty())
+      return fail(error_code::forbidden, why);
     peer_requested_ = true;
     peer_filter_ = m->collections;
     cursor_ = m->versions;
@@ -443,13 +445,13 @@ std::vector<envelope> session::on_batch(const op_batch& b) {
                                          std::to_string(op->id.seq) + " is outside the batch's ranges");
     ops[op->id.origin].emplace_back(std::move(*op), &bytes);
   }
-  bool gap = false;
+  // First every check, then the applying: a batch that fails one is
+  // refused whole (nothing of it is staged or stored).
+  const version_vector held = store_.versions();
   for (auto& r : b.ranges) {
-    uint64_t have = store_.versions().get(r.origin);
-    if (r.after > have) {
-      gap = true;  // an earlier batch is missing: do not apply past the hole
-      continue;
-    }
+    uint64_t have = held.get(r.origin);
+    if (r.after > have)
+      continue;  // a gap: nothing of this range is applied
     auto& mine = ops[r.origin];
     std::sort(mine.begin(), mine.end(), [](auto& a, auto& c) { return a.first.id.seq < c.first.id.seq; });
     auto what = [&] {
@@ -466,6 +468,24 @@ std::vector<envelope> session::on_batch(const op_batch& b) {
       return fail(error_code::unauthenticated,
                   what() + " carry no signed chain head: every operation must be covered by its origin's signature");
     }
+    bool own = !peer_key_.empty() && [&] {
+      auto k = crypto::ed25519_public_key::from_bytes(peer_key_);
+      return k && crypto::key_owns_origin(*k, opt_.database, r.origin);
+    }();
+    for (auto& [op, encoded] : mine)
+      if (op.id.seq > have)
+        if (auto why = store_.push_problem(peer_key_, op, own); !why.empty())
+          return fail(error_code::forbidden, "operation " + op.id.origin.to_hex() + ":" + std::to_string(op.id.seq) +
+                                               " is not accepted from this peer: " + why);
+  }
+  bool gap = false;
+  for (auto& r : b.ranges) {
+    uint64_t have = held.get(r.origin);
+    if (r.after > have) {
+      gap = true;  // an earlier batch is missing: do not apply past the hole
+      continue;
+    }
+    auto& mine = ops[r.origin];
     bool complete = true;
     for (auto& [op, encoded] : mine) {
       switch (store_.apply(op, *encoded)) {

@@ -70,6 +70,27 @@ public:
   /// snapshot head that does not check): counted for `status`.
   virtual void refused_input() {}
 
+  // ---- access control (docs/security.md §4.3) -------------------------------
+
+  /// Why the peer (its proven Ed25519 key; empty without session auth) may
+  /// not pull this database (empty: it may). A database without an access
+  /// list lets every authenticated peer pull (the default).
+  virtual std::string pull_problem(const std::string& peer_key) const {
+    (void)peer_key;
+    return {};
+  }
+  /// Why the peer may not push `op` (empty: it may). `own`: the peer's key
+  /// owns the operation's origin: it enters here from its author's node, and
+  /// the author's rights are checked. Called for every operation of a batch,
+  /// in order, before any is applied; an accepted `_access` operation counts
+  /// for the later calls of the same batch.
+  virtual std::string push_problem(const std::string& peer_key, const operation& op, bool own) {
+    (void)peer_key;
+    (void)op;
+    (void)own;
+    return {};
+  }
+
   // ---- compaction and snapshots (docs/protocol.md §5a) ----------------------
 
   /// The compaction point: per origin, operations with seq <= base() may be

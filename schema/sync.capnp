@@ -127,6 +127,7 @@ enum ErrorCode {
   refused @5;            # an operation failed validation or applying; the link closes
   timeout @6;            # nothing heard from the peer for too long; the link closes
   unauthenticated @7;    # the peer's node key, Welcome or Auth signature does not check; the link closes
+  forbidden @8;          # the database's access list does not allow the peer this (docs/security.md §4.3); the link closes
 }
 
 struct Error {
