@@ -1,6 +1,7 @@
 #include "actors/database_actor.hpp"
 
 #include "actors/errors.hpp"
+#include "storage/txn_log.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -8,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <deque>
+#include <optional>
 
 namespace blaze {
 
@@ -35,6 +38,18 @@ struct database_state {
   };
   std::vector<subscriber> subscribers;
   std::vector<caf::actor> watchers;  // told (committed_atom) after each commit
+
+  // Cross-database transactions (participant). While `txn` is set its
+  // operations hold this replica's next sequence numbers: local writes stay
+  // in `pending` and other prepares in `txn_queue` until it is decided.
+  std::shared_ptr<txn_log> txns;
+  std::optional<txn_id> txn;
+  struct queued_prepare {
+    txn_id id;
+    writes ws;
+    caf::typed_response_promise<uint32_t> rp;
+  };
+  std::deque<queued_prepare> txn_queue;
 
   static inline const char* name = "blaze.database";
 };
@@ -98,8 +113,8 @@ caf::result<bool> merge(database_pointer self, snapshot_parts& parts) {
 void flush(database_pointer self) {
   auto& s = self->state;
   s.flush_scheduled = false;
-  if (s.pending.empty())
-    return;
+  if (s.pending.empty() || s.txn)
+    return;  // while a transaction is prepared, writes wait (txn_release flushes them)
   std::vector<database_state::waiting> batch;
   batch.swap(s.pending);
   writes all;
@@ -126,10 +141,116 @@ void flush(database_pointer self) {
   notify_watchers(self);
 }
 
+// ---- cross-database transactions (participant) -------------------------------
+
+// How long a prepared transaction waits for its decision before this
+// database looks it up in the decision log (and again after that).
+constexpr auto txn_check_interval = std::chrono::seconds(2);
+
+void txn_prepare(database_pointer self, const txn_id& id, writes& ws, caf::typed_response_promise<uint32_t> rp);
+
+// The prepared transaction is decided: the next queued prepare runs, or
+// else the local writes that waited are committed.
+void txn_release(database_pointer self) {
+  auto& s = self->state;
+  s.txn.reset();
+  if (!s.txn_queue.empty()) {
+    auto next = std::move(s.txn_queue.front());
+    s.txn_queue.pop_front();
+    txn_prepare(self, next.id, next.ws, std::move(next.rp));
+    return;
+  }
+  flush(self);
+}
+
+void txn_prepare(database_pointer self, const txn_id& id, writes& ws, caf::typed_response_promise<uint32_t> rp) {
+  auto& s = self->state;
+  flush(self);  // writes gathered before the prepare take their sequence numbers first
+  auto ops = s.st->prepare_txn(id, ws, now_ms());
+  if (!ops) {
+    rp.deliver(to_error(ops.error()));
+    if (!s.txn_queue.empty())
+      txn_release(self);
+    return;
+  }
+  s.txn = id;
+  self->delayed_send(self, txn_check_interval, txn_check_atom::value, id);
+  rp.deliver(static_cast<uint32_t>(ops->size()));
+}
+
+// Applies or drops the prepared transaction `id` (the one held now).
+status txn_decide(database_pointer self, const txn_id& id, bool commit) {
+  auto& s = self->state;
+  if (commit) {
+    changes cs;
+    auto r = s.st->commit_txn(id, s.subscribers.empty() ? nullptr : &cs);
+    if (!r) {
+      spdlog::error("database {}: cannot commit transaction {}: {}", s.db_name, id.to_hex(), r.error().message);
+      return r.error();  // still prepared: the check retries
+    }
+    if (s.txns)
+      if (auto f = s.txns->finish(id, s.db_name); !f)
+        spdlog::warn("database {}: {}", s.db_name, f.message);
+    publish(self, cs);
+    notify_watchers(self);
+  } else if (auto r = s.st->abort_txn(id); !r) {
+    spdlog::error("database {}: cannot abort transaction {}: {}", s.db_name, id.to_hex(), r.error().message);
+    return r.error();
+  }
+  return {};
+}
+
+// A prepared transaction whose decision is not known here: the log decides
+// (core/transaction.hpp, resolve_prepared). true when it was resolved.
+bool txn_resolve(database_pointer self, const txn_id& id) {
+  auto& s = self->state;
+  auto logged = s.txns ? s.txns->committed(id) : result<bool>(false);
+  if (!logged) {
+    spdlog::error("database {}: transaction {}: {}", s.db_name, id.to_hex(), logged.error().message);
+    return false;
+  }
+  bool flying = s.txns && s.txns->in_flight(id);
+  switch (resolve_prepared(*logged, flying)) {
+    case txn_resolution::wait:
+      return false;
+    case txn_resolution::commit:
+      spdlog::info("database {}: recovering transaction {}: committed", s.db_name, id.to_hex());
+      return txn_decide(self, id, true).ok();
+    case txn_resolution::abort:
+      spdlog::info("database {}: recovering transaction {}: aborted (no decision)", s.db_name, id.to_hex());
+      return txn_decide(self, id, false).ok();
+  }
+  return false;
+}
+
+// At start: every transaction the store holds prepared is resolved, or held
+// (its coordinator still runs: the database was closed and reopened).
+void txn_recover(database_pointer self) {
+  auto& s = self->state;
+  auto ids = s.st->prepared_txns();
+  if (!ids) {
+    spdlog::error("database {}: {}", s.db_name, ids.error().message);
+    return;
+  }
+  for (auto& id : *ids) {
+    if (txn_resolve(self, id))
+      continue;
+    if (s.txn) {
+      spdlog::error("database {}: two prepared transactions ({} and {}); the second waits", s.db_name,
+                    s.txn->to_hex(), id.to_hex());
+      continue;
+    }
+    s.txn = id;
+    self->delayed_send(self, txn_check_interval, txn_check_atom::value, id);
+  }
+}
+
 database_actor::behavior_type database_impl(database_pointer self, std::string name,
-                                            std::shared_ptr<store> st) {
+                                            std::shared_ptr<store> st, std::shared_ptr<txn_log> txns) {
   self->state.db_name = std::move(name);
   self->state.st = std::move(st);
+  self->state.txns = std::move(txns);
+  txn_recover(self);
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -263,13 +384,49 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
         return to_error(s);
       return true;
     },
+    [self](prepare_atom, const txn_id& id, writes& ws) -> caf::typed_response_promise<uint32_t> {
+      auto rp = self->make_response_promise<uint32_t>();
+      auto& s = self->state;
+      if (s.txn || !s.txn_queue.empty())
+        s.txn_queue.push_back({id, std::move(ws), rp});  // serialized: its turn comes at txn_release
+      else
+        txn_prepare(self, id, ws, rp);
+      return rp;
+    },
+    [self](decide_atom, const txn_id& id, bool commit) -> caf::result<bool> {
+      auto& s = self->state;
+      if (s.txn && *s.txn == id) {
+        if (auto st = txn_decide(self, id, commit); !st)
+          return to_error(st);
+        txn_release(self);
+        return true;
+      }
+      // Not prepared yet (waiting its turn): an abort drops it.
+      auto q = std::find_if(s.txn_queue.begin(), s.txn_queue.end(), [&](auto& x) { return x.id == id; });
+      if (q != s.txn_queue.end()) {
+        q->rp.deliver(to_error({errc::timeout, "transaction " + id.to_hex() + " was aborted while it waited"}));
+        s.txn_queue.erase(q);
+        return true;
+      }
+      return false;
+    },
+    [self](txn_check_atom, const txn_id& id) {
+      auto& s = self->state;
+      if (!s.txn || *s.txn != id)
+        return;  // decided meanwhile
+      if (txn_resolve(self, id))
+        txn_release(self);
+      else
+        self->delayed_send(self, txn_check_interval, txn_check_atom::value, id);
+    },
   };
 }
 
 } // namespace
 
-database_actor spawn_database(caf::actor_system& sys, std::string name, std::shared_ptr<store> st) {
-  return sys.spawn(database_impl, std::move(name), std::move(st));
+database_actor spawn_database(caf::actor_system& sys, std::string name, std::shared_ptr<store> st,
+                              std::shared_ptr<txn_log> txns) {
+  return sys.spawn(database_impl, std::move(name), std::move(st), std::move(txns));
 }
 
 } // namespace blaze

@@ -2,6 +2,7 @@
 
 #include "core/keys.hpp"
 #include "core/replica.hpp"
+#include "core/transaction.hpp"
 #include "storage/rocksdb_options.hpp"
 
 #include <rocksdb/db.h>
@@ -1687,6 +1688,152 @@ result<uint64_t> store::digest() const {
   for (auto& [k, s] : indexes())
     h += digest_index(seed, k.first, k.second, s);
   return h;
+}
+
+
+// ---- cross-database transactions (core/transaction.hpp) -------------------------
+//
+// A prepared transaction is one meta key, `txn/` ‖ id (16 bytes) → the
+// encodings of its operations (encode_prepared), written with fsync. Its
+// operations carry this replica's next sequence numbers; the database actor
+// commits no other local write until the transaction is committed or aborted.
+
+namespace {
+const std::string meta_txn = "txn/";
+std::string txn_key(const id128& id) { return meta_txn + id_bytes(id); }
+} // namespace
+
+result<std::vector<operation>> store::prepare_txn(const id128& txn, std::span<const write> writes, uint64_t now_ms) {
+  // As write_local, but every write must succeed and nothing is applied:
+  // the batch `p` only carries the overlay that later writes of the
+  // transaction see.
+  pending p(writes.size());
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    p.vv = vv_;
+    p.clock = clock_;
+    p.indexes = indexes_;
+  }
+  hybrid_clock clk(self_, p.clock);
+  std::vector<operation> ops;
+  std::vector<std::string> encoded;
+  ops.reserve(writes.size());
+  size_t n = 0;
+  for (auto& w : writes) {
+    ++n;
+    auto fail = [&](const status& s) {
+      return status{s.code, "write " + std::to_string(n) + " of " + std::to_string(writes.size()) + " ('" +
+                              w.collection + "' " + w.record.to_hex() + "): " + s.message};
+    };
+    if (auto s = validate(w, opts_.lim); !s)
+      return fail(s);
+    auto cur = load(&p, w.collection, w.record);
+    if (!cur)
+      return fail(cur.error());
+    dot id{self_, p.vv.get(self_) + 1};
+    auto op = make_operation(w, *cur ? &**cur : nullptr, id, clk.tick(now_ms).counter);
+    if (!op)
+      return fail(op.error());
+    if (*cur && op->k == operation::kind::upsert) {
+      record_state trial = **cur;
+      apply(trial, *op);
+      size_t size = 0;
+      for (auto& [name, v] : trial.view())
+        size += name.size() + v.byte_size();
+      if (size > opts_.lim.max_record)
+        return fail({errc::too_large, "the record would be " + std::to_string(size) + " bytes, over the maximum of " +
+                                        std::to_string(opts_.lim.max_record)});
+    }
+    if (auto s = apply_one(p, *op, nullptr, &*cur); !s)
+      return fail(s);
+    encoded.push_back(encode(*op));
+    ops.push_back(std::move(*op));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto st = db_->Put(wo, meta_, txn_key(txn), encode_prepared(encoded));
+  if (!st.ok())
+    return io(st, "cannot persist prepared transaction " + txn.to_hex() + " in " + dir_.string());
+  return ops;
+}
+
+result<bool> store::commit_txn(const id128& txn, std::vector<change>* changes) {
+  std::string bytes;
+  auto st = db_->Get(rocksdb::ReadOptions(), meta_, txn_key(txn), &bytes);
+  if (st.IsNotFound())
+    return false;
+  if (!st.ok())
+    return io(st, "cannot read prepared transaction " + txn.to_hex());
+  auto encoded = decode_prepared(bytes);
+  if (!encoded)
+    return encoded.error();
+  pending p(encoded->size());
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    p.vv = vv_;
+    p.clock = clock_;
+    p.indexes = indexes_;
+  }
+  size_t first_change = changes ? changes->size() : 0;
+  for (auto& e : *encoded) {
+    auto op = decode_operation(e, opts_.decoding);
+    if (!op)
+      return status{errc::corrupt, "prepared transaction " + txn.to_hex() + ": " + op.error().message};
+    // The reserved sequence numbers must still be the next ones.
+    if (op->id.origin != self_ || op->id.seq != p.vv.get(self_) + 1) {
+      if (changes)
+        changes->resize(first_change);
+      return status{errc::corrupt, "prepared transaction " + txn.to_hex() + " holds operation " +
+                                     std::to_string(op->id.seq) + " but the next is " +
+                                     std::to_string(p.vv.get(self_) + 1)};
+    }
+    if (auto s = apply_one(p, *op, changes, nullptr, &e); !s) {
+      if (changes)
+        changes->resize(first_change);
+      return s;
+    }
+  }
+  p.batch.Delete(meta_, txn_key(txn));
+  p.dirty = true;  // an empty transaction still drops its record
+  if (auto s = commit(p); !s) {
+    if (changes)
+      changes->resize(first_change);
+    return s;
+  }
+  // commit() syncs only in durability::sync; a transaction's commit is
+  // always durable (its decision record may be dropped after it).
+  if (mode() != durability::sync)
+    if (auto ws = db_->SyncWAL(); !ws.ok())
+      return io(ws, "cannot sync the commit of transaction " + txn.to_hex());
+  return true;
+}
+
+result<bool> store::abort_txn(const id128& txn) {
+  std::string bytes;
+  auto st = db_->Get(rocksdb::ReadOptions(), meta_, txn_key(txn), &bytes);
+  if (st.IsNotFound())
+    return false;
+  if (!st.ok())
+    return io(st, "cannot read prepared transaction " + txn.to_hex());
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  st = db_->Delete(wo, meta_, txn_key(txn));
+  if (!st.ok())
+    return io(st, "cannot abort transaction " + txn.to_hex());
+  return true;
+}
+
+result<std::vector<id128>> store::prepared_txns() const {
+  std::vector<id128> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(meta_txn); it->Valid() && starts_with(it->key(), meta_txn); it->Next()) {
+    if (it->key().size() != meta_txn.size() + 16)
+      return status{errc::corrupt, "bad transaction key in " + dir_.string()};
+    out.push_back(id_at(it->key().data() + meta_txn.size()));
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot list prepared transactions");
+  return out;
 }
 
 } // namespace blaze

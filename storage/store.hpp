@@ -200,6 +200,24 @@ public:
   /// Removes recorded conflicts of a record (all records when `id` is null).
   status clear_conflicts(const std::string& collection, const record_id* id);
 
+  // ---- cross-database transactions (core/transaction.hpp) -----------------
+  // The caller (the database actor) keeps at most one transaction prepared
+  // and commits no local write while one is: its operations hold this
+  // replica's next sequence numbers.
+
+  /// Builds the operations of `writes` as write_local would (in order, each
+  /// seeing the ones before), and persists them durably (fsync, meta
+  /// `txn/` ‖ id) without applying them. All or nothing: the first write
+  /// that fails fails the prepare and nothing is kept.
+  result<std::vector<operation>> prepare_txn(const id128& txn, std::span<const write> writes, uint64_t now_ms);
+  /// Applies the prepared operations of `txn` and drops its record in one
+  /// WriteBatch, fsynced. false when nothing is prepared under `txn`.
+  result<bool> commit_txn(const id128& txn, std::vector<change>* changes = nullptr);
+  /// Drops the prepare record of `txn` (fsynced); false when there was none.
+  result<bool> abort_txn(const id128& txn);
+  /// The transactions prepared here and neither committed nor aborted.
+  result<std::vector<id128>> prepared_txns() const;
+
   // ---- any thread ---------------------------------------------------------
 
   /// The visible document of a live record; unknown_record otherwise.
