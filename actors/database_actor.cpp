@@ -243,6 +243,20 @@ void txn_recover(database_pointer self) {
     s.txn = id;
     self->delayed_send(self, txn_check_interval, txn_check_atom::value, id);
   }
+  // Decisions still awaiting this database whose prepare record is gone:
+  // it committed them and crashed before crossing itself off.
+  if (!s.txns)
+    return;
+  auto pending = s.txns->pending();
+  if (!pending) {
+    spdlog::error("database {}: {}", s.db_name, pending.error().message);
+    return;
+  }
+  for (auto& [id, rest] : *pending)
+    if (std::find(rest.begin(), rest.end(), s.db_name) != rest.end() &&
+        std::find(ids->begin(), ids->end(), id) == ids->end())
+      if (auto f = s.txns->finish(id, s.db_name); !f)
+        spdlog::warn("database {}: {}", s.db_name, f.message);
 }
 
 database_actor::behavior_type database_impl(database_pointer self, std::string name,
