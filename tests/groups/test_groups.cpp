@@ -291,3 +291,53 @@ BOOST_AUTO_TEST_CASE(recovery_at_open_commits_logged_and_aborts_unlogged_prepare
   BOOST_REQUIRE(east.ok());
   BOOST_TEST(must((*east)->prepared_txns()).empty());
 }
+
+BOOST_AUTO_TEST_CASE(a_group_syncs_all_its_databases_with_a_peer_as_one_unit) {
+  temp_dir tmp;
+  auto relay = open_node(tmp / "relay");
+  auto phone = open_node(tmp / "phone");
+  serve_options so;
+  so.listen = {"inproc://groups-sync-test"};
+  auto srv = must(relay->serve(so), "serve");
+  auto g = group_of(*phone, {"east", "west"});
+  BOOST_TEST(!g->start("nope://x").ok());
+  must(g->start("inproc://groups-sync-test"), "start");
+  open_accounts(*g);
+  must(transfer(*g, 7));
+  BOOST_REQUIRE(g->wait_synced(std::chrono::seconds(20)));
+  auto st = g->sync_status();
+  BOOST_REQUIRE(st.size() == 2u);  // one link per member
+  BOOST_TEST(st[0].database == "east");
+  BOOST_TEST(st[1].database == "west");
+  auto reast = open_db(*relay, "east", false);
+  auto rwest = open_db(*relay, "west", false);
+  BOOST_TEST(balance(reast, alice) == 93);
+  BOOST_TEST(balance(rwest, bob) == 107);
+
+  // paused: every member disconnects, and nothing flows until resumed
+  g->pause();
+  bool all_paused = false;
+  for (int i = 0; i < 200 && !all_paused; ++i) {
+    auto s = g->sync_status();
+    all_paused = std::all_of(s.begin(), s.end(), [](auto& l) { return l.paused && !l.connected; });
+    if (!all_paused)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  BOOST_TEST(all_paused);
+  must(transfer(*g, 3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  BOOST_TEST(balance(reast, alice) == 93);
+  BOOST_TEST(balance(rwest, bob) == 107);
+  g->resume();
+  g->sync_now();
+  BOOST_REQUIRE(g->wait_synced(std::chrono::seconds(20)));
+  bool arrived = false;
+  for (int i = 0; i < 400 && !arrived; ++i) {
+    arrived = balance(reast, alice) == 90 && balance(rwest, bob) == 110;
+    if (!arrived)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  BOOST_TEST(arrived);
+  g->stop();
+  BOOST_TEST(g->sync_status().empty());
+}
