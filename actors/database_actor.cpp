@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <optional>
 
 namespace blaze {
@@ -46,6 +47,7 @@ struct database_state {
   std::optional<txn_id> txn;
   struct queued_prepare {
     txn_id id;
+    txn_tag tag;
     writes ws;
     caf::typed_response_promise<uint32_t> rp;
   };
@@ -68,8 +70,16 @@ void notify_watchers(database_pointer self) {
     caf::anon_send(w, committed_atom::value);
 }
 
+void txn_report_held(database_pointer self, const std::map<txn_id, txn_tag>& tags);
+
 apply_report apply(database_pointer self, operations& ops, const coverage_set* cov,
                    std::vector<std::string>* encoded = nullptr) {
+  // Operations of remote transactions are held aside by the store: which
+  // transactions this batch brings parts of.
+  std::map<txn_id, txn_tag> tags;
+  for (auto& op : ops)
+    if (!op.txn.empty() && !tags.count(op.txn.id))
+      tags.emplace(op.txn.id, op.txn);
   changes cs;
   auto* sink = self->state.subscribers.empty() ? nullptr : &cs;
   auto rep = encoded && encoded->size() == ops.size()
@@ -81,6 +91,8 @@ apply_report apply(database_pointer self, operations& ops, const coverage_set* c
   publish(self, cs);
   if (rep.applied > 0 || cov)
     notify_watchers(self);
+  if (!tags.empty() && rep.applied > 0)
+    txn_report_held(self, tags);
   return rep;
 }
 
@@ -147,7 +159,8 @@ void flush(database_pointer self) {
 // database looks it up in the decision log (and again after that).
 constexpr auto txn_check_interval = std::chrono::seconds(2);
 
-void txn_prepare(database_pointer self, const txn_id& id, writes& ws, caf::typed_response_promise<uint32_t> rp);
+void txn_prepare(database_pointer self, const txn_id& id, const txn_tag& tag, writes& ws,
+                 caf::typed_response_promise<uint32_t> rp);
 
 // The prepared transaction is decided: the next queued prepare runs, or
 // else the local writes that waited are committed.
@@ -157,16 +170,17 @@ void txn_release(database_pointer self) {
   if (!s.txn_queue.empty()) {
     auto next = std::move(s.txn_queue.front());
     s.txn_queue.pop_front();
-    txn_prepare(self, next.id, next.ws, std::move(next.rp));
+    txn_prepare(self, next.id, next.tag, next.ws, std::move(next.rp));
     return;
   }
   flush(self);
 }
 
-void txn_prepare(database_pointer self, const txn_id& id, writes& ws, caf::typed_response_promise<uint32_t> rp) {
+void txn_prepare(database_pointer self, const txn_id& id, const txn_tag& tag, writes& ws,
+                 caf::typed_response_promise<uint32_t> rp) {
   auto& s = self->state;
   flush(self);  // writes gathered before the prepare take their sequence numbers first
-  auto ops = s.st->prepare_txn(id, ws, now_ms());
+  auto ops = s.st->prepare_txn(id, ws, now_ms(), tag);
   if (!ops) {
     rp.deliver(to_error(ops.error()));
     if (!s.txn_queue.empty())
@@ -223,6 +237,45 @@ bool txn_resolve(database_pointer self, const txn_id& id) {
   return false;
 }
 
+// ---- remote transactions: held until complete (atomic remote visibility) ------
+
+// Makes the held operations of remote transaction `id` visible.
+void txn_release_held(database_pointer self, const txn_id& id) {
+  auto& s = self->state;
+  changes cs;
+  auto n = s.st->release_txn(id, s.subscribers.empty() ? nullptr : &cs);
+  if (!n) {
+    spdlog::error("database {}: cannot release transaction {}: {}", s.db_name, id.to_hex(), n.error().message);
+    return;  // held still: released again at the next open
+  }
+  if (s.txns)
+    if (auto f = s.txns->finish_release(id, s.db_name); !f)
+      spdlog::warn("database {}: {}", s.db_name, f.message);
+  publish(self, cs);
+  if (*n > 0)
+    notify_watchers(self);
+}
+
+// Tells the node's log how much of each transaction this database holds;
+// releases those that are complete here.
+void txn_report_held(database_pointer self, const std::map<txn_id, txn_tag>& tags) {
+  auto& s = self->state;
+  auto held = s.st->held_txns();
+  if (!held) {
+    spdlog::error("database {}: {}", s.db_name, held.error().message);
+    return;
+  }
+  for (auto& [tag, count] : *held) {
+    if (!tags.count(tag.id))
+      continue;
+    auto now = s.txns ? s.txns->report(tag, s.db_name, count) : result<bool>(true);
+    if (!now)
+      spdlog::error("database {}: transaction {}: {}", s.db_name, tag.id.to_hex(), now.error().message);
+    else if (*now)
+      txn_release_held(self, tag.id);
+  }
+}
+
 // At start: every transaction the store holds prepared is resolved, or held
 // (its coordinator still runs: the database was closed and reopened).
 void txn_recover(database_pointer self) {
@@ -242,6 +295,22 @@ void txn_recover(database_pointer self) {
     }
     s.txn = id;
     self->delayed_send(self, txn_check_interval, txn_check_atom::value, id);
+  }
+  // Held parts of remote transactions: released when the release is logged,
+  // else reported (the other parts may be held already).
+  if (auto held = s.st->held_txns(); !held) {
+    spdlog::error("database {}: {}", s.db_name, held.error().message);
+  } else {
+    std::map<txn_id, txn_tag> tags;
+    for (auto& [tag, count] : *held) {
+      auto logged = s.txns ? s.txns->release_logged(tag.id) : result<bool>(true);
+      if (logged && *logged)
+        txn_release_held(self, tag.id);
+      else
+        tags.emplace(tag.id, tag);
+    }
+    if (!tags.empty())
+      txn_report_held(self, tags);
   }
   // Decisions still awaiting this database whose prepare record is gone:
   // it committed them and crashed before crossing itself off.
@@ -264,6 +333,12 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
   self->state.db_name = std::move(name);
   self->state.st = std::move(st);
   self->state.txns = std::move(txns);
+  if (auto& log = self->state.txns) {
+    auto me = caf::actor_cast<database_actor>(self);
+    log->attach(self->state.db_name, self->id(),
+                [me](const txn_id& id) { caf::anon_send(me, release_txn_atom::value, id); });
+    self->attach_functor([log, name = self->state.db_name, owner = self->id()] { log->detach(name, owner); });
+  }
   txn_recover(self);
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& subs = self->state.subscribers;
@@ -398,15 +473,16 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
         return to_error(s);
       return true;
     },
-    [self](prepare_atom, const txn_id& id, writes& ws) -> caf::typed_response_promise<uint32_t> {
+    [self](prepare_atom, const txn_id& id, const txn_tag& tag, writes& ws) -> caf::typed_response_promise<uint32_t> {
       auto rp = self->make_response_promise<uint32_t>();
       auto& s = self->state;
       if (s.txn || !s.txn_queue.empty())
-        s.txn_queue.push_back({id, std::move(ws), rp});  // serialized: its turn comes at txn_release
+        s.txn_queue.push_back({id, tag, std::move(ws), rp});  // serialized: its turn comes at txn_release
       else
-        txn_prepare(self, id, ws, rp);
+        txn_prepare(self, id, tag, ws, rp);
       return rp;
     },
+    [self](release_txn_atom, const txn_id& id) { txn_release_held(self, id); },
     [self](decide_atom, const txn_id& id, bool commit) -> caf::result<bool> {
       auto& s = self->state;
       if (s.txn && *s.txn == id) {

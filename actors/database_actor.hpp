@@ -55,17 +55,20 @@ using database_actor = caf::typed_actor<
   // Sets and persists the durability: true = sync, false = buffered.
   caf::replies_to<durable_atom, bool>::with<bool>,
   // Cross-database transactions (core/transaction.hpp), participant side.
-  // Prepares `writes` as transaction `txn`: builds the operations and
-  // persists them durably without applying them; replies their number
-  // (the vote). One transaction is prepared at a time: further prepares
+  // Prepares `writes` as transaction `txn`: builds the operations (tagged
+  // with the transaction's tag) and persists them durably without applying
+  // them; replies their number (the vote). One transaction is prepared at a time: further prepares
   // wait their turn, and local writes wait until it is decided.
-  caf::replies_to<prepare_atom, txn_id, writes>::with<uint32_t>,
+  caf::replies_to<prepare_atom, txn_id, txn_tag, writes>::with<uint32_t>,
   // The decision for `txn` (true: commit, false: abort); replies whether
   // it was prepared (or waiting to be) here.
   caf::replies_to<decide_atom, txn_id, bool>::with<bool>,
   // Internal: no decision came for a prepared transaction: look it up in
   // the decision log.
-  caf::reacts_to<txn_check_atom, txn_id>>;
+  caf::reacts_to<txn_check_atom, txn_id>,
+  // Every part of remote transaction `txn` this node hosts has arrived:
+  // its held operations become visible (store::release_txn).
+  caf::reacts_to<release_txn_atom, txn_id>>;
 // clang-format on
 
 /// Spawns the database actor for an opened store. The store is shared with

@@ -19,6 +19,7 @@ namespace {
 // One running transaction.
 struct txn_context {
   txn_coordinator co;
+  txn_tag tag;  // carried by every operation: (database, writes) per part
   txn_writes ws;
   caf::typed_response_promise<txn_outcome> rp;
 };
@@ -61,7 +62,7 @@ void run(group_pointer self, const txn_ptr& t, std::vector<txn_coordinator::acti
       case k::prepare: {
         auto db = cfg.members.at(a.database);
         fault(self, txn_point::before_prepare, a.database);
-        self->request(db, cfg.timeout, prepare_atom::value, id, t->ws[a.database])
+        self->request(db, cfg.timeout, prepare_atom::value, id, t->tag, t->ws[a.database])
           .then(
             [self, t, name = a.database](uint32_t n) {
               fault(self, txn_point::after_prepare, name);
@@ -133,7 +134,11 @@ sync_group_actor::behavior_type group_impl(group_pointer self, sync_group_config
         dbs.push_back(it->first);
         ++it;
       }
-      auto t = std::make_shared<txn_context>(txn_context{txn_coordinator(new_txn_id(), dbs), std::move(ws), rp});
+      auto id = new_txn_id();
+      txn_tag tag{id, {}};
+      for (auto& [name, w] : ws)  // one operation per write (make_operation)
+        tag.parts.push_back({name, static_cast<uint32_t>(w.size())});
+      auto t = std::make_shared<txn_context>(txn_context{txn_coordinator(id, dbs), std::move(tag), std::move(ws), rp});
       self->state.running.emplace(t->co.id(), t);
       if (self->state.cfg.log)
         self->state.cfg.log->begin(t->co.id());  // participants wait for our decision

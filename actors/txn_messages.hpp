@@ -16,6 +16,7 @@ using prepare_atom = caf::atom_constant<caf::atom("prepare")>;
 using decide_atom = caf::atom_constant<caf::atom("decide")>;
 using txn_check_atom = caf::atom_constant<caf::atom("txncheck")>;
 using transact_atom = caf::atom_constant<caf::atom("transact")>;
+using release_txn_atom = caf::atom_constant<caf::atom("releasetxn")>;
 
 /// A transaction's writes, by database name.
 using txn_writes = std::map<std::string, writes>;
@@ -30,3 +31,4 @@ struct txn_outcome {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::txn_writes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::txn_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::txn_tag)

@@ -394,6 +394,16 @@ std::string encode(const operation& op) {
       b.setDropIndex(capnp::Text::Reader(op.index_field.data(), op.index_field.size()));
       break;
   }
+  if (!op.txn.empty()) {
+    auto tb = b.initTxn();
+    put(tb.initId(), op.txn.id);
+    auto pl = tb.initParts(static_cast<unsigned>(op.txn.parts.size()));
+    for (unsigned i = 0; i < op.txn.parts.size(); ++i) {
+      auto& part = op.txn.parts[i];
+      pl[i].setDatabase(capnp::Text::Reader(part.database.data(), part.database.size()));
+      pl[i].setOps(part.ops);
+    }
+  }
   return to_string(mb);
 }
 
@@ -450,6 +460,12 @@ result<operation> decode_operation(std::string_view bytes, const decode_limits& 
         op.index_field = str(r.getDropIndex());
         break;
       default: unknown_kind("operation");  // never guess: an empty upsert would resurrect
+    }
+    if (r.hasTxn()) {
+      auto t = r.getTxn();
+      op.txn.id = get(t.getId());
+      for (auto p : t.getParts())
+        op.txn.parts.push_back({str(p.getDatabase()), p.getOps()});
     }
     return op;
   });

@@ -103,6 +103,24 @@ txn_resolution resolve_prepared(bool logged_commit, bool in_flight) {
   return in_flight ? txn_resolution::wait : txn_resolution::abort;
 }
 
+status validate(const txn_tag& tag) {
+  if (tag.parts.empty() || tag.parts.size() > 256)
+    return {errc::invalid_argument, "transaction " + tag.id.to_hex() + " has " + std::to_string(tag.parts.size()) +
+                                      " parts (1 to 256)"};
+  for (size_t i = 0; i < tag.parts.size(); ++i) {
+    auto& p = tag.parts[i];
+    if (p.database.empty() || p.database.size() > 128 || p.database.find('/') != std::string::npos ||
+        p.database[0] == '.')
+      return {errc::invalid_argument, "transaction " + tag.id.to_hex() + " names a bad database '" + p.database + "'"};
+    if (p.ops == 0)
+      return {errc::invalid_argument, "transaction " + tag.id.to_hex() + " has an empty part"};
+    for (size_t j = 0; j < i; ++j)
+      if (tag.parts[j].database == p.database)
+        return {errc::invalid_argument, "transaction " + tag.id.to_hex() + " names '" + p.database + "' twice"};
+  }
+  return {};
+}
+
 namespace {
 
 std::string encode_strings(const std::vector<std::string>& xs) {

@@ -34,13 +34,7 @@ namespace blaze {
 /// A transaction's identity: 128 random bits.
 using txn_id = id128;
 
-/// One database's share of a transaction: its name and how many operations
-/// the transaction wrote there.
-struct txn_part {
-  std::string database;
-  uint32_t ops = 0;
-  auto operator<=>(const txn_part&) const = default;
-};
+/// txn_part and txn_tag (the tag operations carry) are in core/operation.hpp.
 
 /// The steps at which a fault hook may run (tests inject crashes there).
 enum class txn_point : uint8_t {
@@ -112,6 +106,10 @@ enum class txn_resolution : uint8_t { commit, abort, wait };
 /// `logged_commit`: the decision log holds commit for it; `in_flight`: its
 /// coordinator is still running in this process (it will decide).
 txn_resolution resolve_prepared(bool logged_commit, bool in_flight);
+
+/// Checks a transaction tag received from elsewhere: 1 to 256 parts, each
+/// naming a database (1-128 bytes, no '/') once, with 1 or more operations.
+status validate(const txn_tag& tag);
 
 /// A participant's durable prepare record: the transaction's operations in
 /// this database, encoded (codec.hpp), in sequence order.

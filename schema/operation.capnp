@@ -16,6 +16,21 @@ struct Operation {
     createIndex @6 :Text;        # field name
     dropIndex @7 :Text;          # field name
   }
+  placeholder8 @8 :Void;         # MERGE: stands for the `sealed @8` union arm of another branch; drop this line then
+  txn @9 :TxnTag;                # set when the operation belongs to a cross-database transaction
+}
+
+# The transaction an operation belongs to (docs/transactions.md): its id and
+# every part (database, operation count). A replica makes a transaction's
+# operations visible only once every part it hosts has arrived.
+struct TxnTag {
+  id @0 :V.Id128;
+  parts @1 :List(TxnPart);
+}
+
+struct TxnPart {
+  database @0 :Text;
+  ops @1 :UInt32;
 }
 
 # One field mutation inside an upsert.

@@ -402,6 +402,12 @@ struct store::pending {
   // apply_one leaves the records it changed in the overlay only: commit()
   // writes each once (merge_snapshot writes its own as it goes).
   bool write_records = false;
+  // Cross-database transactions (the section at the end of this file):
+  // `hold_txn` (remote operations) logs a transaction's operations but keeps
+  // their effects aside until the transaction is complete here;
+  // `materialize_only` (releasing them) applies effects without a log entry.
+  bool hold_txn = false;
+  bool materialize_only = false;
 
   // About what an operation adds to the batch (oplog entry, record state,
   // keys), so the batch's buffer is not regrown and copied as it fills.
@@ -681,10 +687,13 @@ status store::build_index(pending& p, const std::string& collection, const std::
 
 status store::apply_one(pending& p, const operation& op, std::vector<change>* changes,
                          std::optional<record_state>* known, const std::string* encoded) {
-  if (encoded)
+  if (p.materialize_only) {
+  } else if (encoded)
     p.batch.Put(oplog_, keys::oplog(op.id), *encoded);
   else
     p.batch.Put(oplog_, keys::oplog(op.id), encode(op));
+  if (p.hold_txn && !op.txn.empty())
+    return hold_one(p, op, encoded);
   switch (op.k) {
     case operation::kind::upsert:
     case operation::kind::remove_record: {
@@ -882,6 +891,7 @@ apply_report store::apply_sorted(std::vector<operation>& ops, const std::vector<
                                  uint64_t now_ms, std::vector<change>* changes, const coverage_set* cov) {
   apply_report rep;
   pending p(ops.size());
+  p.hold_txn = true;  // remote transactions become visible when complete
   {
     std::lock_guard<std::mutex> guard(meta_mutex_);
     p.vv = vv_;
@@ -1703,7 +1713,8 @@ const std::string meta_txn = "txn/";
 std::string txn_key(const id128& id) { return meta_txn + id_bytes(id); }
 } // namespace
 
-result<std::vector<operation>> store::prepare_txn(const id128& txn, std::span<const write> writes, uint64_t now_ms) {
+result<std::vector<operation>> store::prepare_txn(const id128& txn, std::span<const write> writes, uint64_t now_ms,
+                                                  const txn_tag& tag) {
   // As write_local, but every write must succeed and nothing is applied:
   // the batch `p` only carries the overlay that later writes of the
   // transaction see.
@@ -1734,6 +1745,7 @@ result<std::vector<operation>> store::prepare_txn(const id128& txn, std::span<co
     auto op = make_operation(w, *cur ? &**cur : nullptr, id, clk.tick(now_ms).counter);
     if (!op)
       return fail(op.error());
+    op->txn = tag;
     if (*cur && op->k == operation::kind::upsert) {
       record_state trial = **cur;
       apply(trial, *op);
@@ -1834,6 +1846,88 @@ result<std::vector<id128>> store::prepared_txns() const {
   if (!it->status().ok())
     return io(it->status(), "cannot list prepared transactions");
   return out;
+}
+
+// ---- held transaction operations (atomic remote visibility) ----------------------
+
+namespace {
+const std::string meta_hold = "hold/";  // ‖ txn (16 bytes) ‖ origin (16) ‖ seq (u64) -> the operation
+std::string hold_key(const id128& txn, const dot& d) {
+  std::string k = meta_hold + id_bytes(txn) + id_bytes(d.origin);
+  keys::append_u64(k, d.seq);
+  return k;
+}
+} // namespace
+
+status store::hold_one(pending& p, const operation& op, const std::string* encoded) {
+  if (auto s = validate(op.txn); !s)
+    return s;
+  p.batch.Put(meta_, hold_key(op.txn.id, op.id), encoded ? *encoded : encode(op));
+  p.clock = std::max(p.clock, op.counter);
+  p.vv.set(op.id.origin, std::max(p.vv.get(op.id.origin), op.id.seq));
+  p.dirty = true;
+  return {};
+}
+
+result<std::vector<std::pair<txn_tag, uint32_t>>> store::held_txns() const {
+  std::vector<std::pair<txn_tag, uint32_t>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(meta_hold); it->Valid() && starts_with(it->key(), meta_hold); it->Next()) {
+    if (it->key().size() != meta_hold.size() + 40)
+      return status{errc::corrupt, "bad held operation key in " + dir_.string()};
+    auto txn = id_at(it->key().data() + meta_hold.size());
+    if (!out.empty() && out.back().first.id == txn) {
+      ++out.back().second;
+      continue;
+    }
+    auto op = decode_operation(it->value().ToStringView(), opts_.decoding);
+    if (!op)
+      return status{errc::corrupt, "held operation in " + dir_.string() + ": " + op.error().message};
+    out.emplace_back(op->txn, 1);
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot list held operations");
+  return out;
+}
+
+result<size_t> store::release_txn(const id128& txn, std::vector<change>* changes) {
+  pending p;
+  p.materialize_only = true;
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    p.vv = vv_;
+    p.clock = clock_;
+    p.indexes = indexes_;
+  }
+  auto prefix = meta_hold + id_bytes(txn);
+  size_t first_change = changes ? changes->size() : 0;
+  size_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next()) {
+    auto op = decode_operation(it->value().ToStringView(), opts_.decoding);
+    if (!op) {
+      if (changes)
+        changes->resize(first_change);
+      return status{errc::corrupt, "held operation in " + dir_.string() + ": " + op.error().message};
+    }
+    if (auto s = apply_one(p, *op, changes); !s) {
+      if (changes)
+        changes->resize(first_change);
+      return s;
+    }
+    p.batch.Delete(meta_, it->key());
+    ++n;
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot read held operations");
+  if (n == 0)
+    return size_t{0};
+  if (auto s = commit(p); !s) {
+    if (changes)
+      changes->resize(first_change);
+    return s;
+  }
+  return n;
 }
 
 } // namespace blaze

@@ -206,10 +206,12 @@ public:
   // replica's next sequence numbers.
 
   /// Builds the operations of `writes` as write_local would (in order, each
-  /// seeing the ones before), and persists them durably (fsync, meta
-  /// `txn/` ‖ id) without applying them. All or nothing: the first write
-  /// that fails fails the prepare and nothing is kept.
-  result<std::vector<operation>> prepare_txn(const id128& txn, std::span<const write> writes, uint64_t now_ms);
+  /// seeing the ones before), each carrying `tag` (so replicas apply the
+  /// transaction whole), and persists them durably (fsync, meta `txn/` ‖ id)
+  /// without applying them. All or nothing: the first write that fails
+  /// fails the prepare and nothing is kept.
+  result<std::vector<operation>> prepare_txn(const id128& txn, std::span<const write> writes, uint64_t now_ms,
+                                             const txn_tag& tag = {});
   /// Applies the prepared operations of `txn` and drops its record in one
   /// WriteBatch, fsynced. false when nothing is prepared under `txn`.
   result<bool> commit_txn(const id128& txn, std::vector<change>* changes = nullptr);
@@ -217,6 +219,17 @@ public:
   result<bool> abort_txn(const id128& txn);
   /// The transactions prepared here and neither committed nor aborted.
   result<std::vector<id128>> prepared_txns() const;
+
+  // Remote operations of a transaction (operation::txn) are logged when they
+  // arrive (the version vector covers them, sync goes on) but their effects
+  // on records and indexes are held aside (meta `hold/` ‖ txn ‖ dot → the
+  // operation) until release_txn: a query never sees part of a transaction.
+
+  /// Per transaction held here: its tag and how many of its operations are held.
+  result<std::vector<std::pair<txn_tag, uint32_t>>> held_txns() const;
+  /// Applies the held operations of `txn` to the records and indexes and
+  /// drops them from the hold, in one WriteBatch; how many there were.
+  result<size_t> release_txn(const id128& txn, std::vector<change>* changes = nullptr);
 
   // ---- any thread ---------------------------------------------------------
 
@@ -280,6 +293,8 @@ private:
   result<std::optional<record_state>> load(pending* p, const std::string& collection,
                                            const record_id& id) const;
   status commit(pending& p);
+  // apply_one's branch for a held transaction operation.
+  status hold_one(pending& p, const operation& op, const std::string* encoded);
   void index_record(pending& p, const std::string& collection, const record_id& id,
                     const record_state* before, const record_state& after);
   status build_index(pending& p, const std::string& collection, const std::string& field, bool add);

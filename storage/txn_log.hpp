@@ -10,9 +10,12 @@
 #pragma once
 
 #include "core/ids.hpp"
+#include "core/operation.hpp"
 #include "core/status.hpp"
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -50,11 +53,41 @@ public:
   void end(const id128& txn);
   bool in_flight(const id128& txn) const;
 
+  // ---- atomic remote visibility (store::held_txns, docs/transactions.md) ----
+  //
+  // Each database holds aside the operations of remote transactions. When
+  // every part of a transaction that this node hosts (a database directory
+  // exists for it) has all its operations held, the release is logged
+  // durably (so a crash midway still releases every part) and each hosted
+  // part's database is told to release it.
+
+  /// A database's way to be told to release a transaction (called on the
+  /// reporter's thread; it must only post a message). One per database name.
+  using release_fn = std::function<void(const id128& txn)>;
+  /// `owner` (the database actor's id) detaches only its own attachment.
+  void attach(const std::string& database, uint64_t owner, release_fn fn);
+  void detach(const std::string& database, uint64_t owner);
+  /// `database` holds `count` operations of `tag`'s transaction. True when
+  /// `database` must release it now (the transaction is complete here and
+  /// its release logged); the other hosted parts' databases are told.
+  result<bool> report(const txn_tag& tag, const std::string& database, uint32_t count);
+  /// Whether the release of `txn` is logged (a part held at open is then
+  /// released at once).
+  result<bool> release_logged(const id128& txn) const;
+  /// `database` released `txn`: crossed off the logged release (dropped
+  /// when none remains).
+  status finish_release(const id128& txn, const std::string& database);
+  /// Whether this node hosts `database` (its directory exists).
+  bool hosts(const std::string& database) const;
+
 private:
   txn_log() = default;
+  std::filesystem::path data_dir_;
   std::unique_ptr<rocksdb::DB> db_;
-  mutable std::mutex m_;  // finish's read-modify-write; the in-flight set
+  mutable std::mutex m_;  // finish's read-modify-write; the in-flight set; the assembly state
   std::set<id128> in_flight_;
+  std::map<std::string, std::pair<uint64_t, release_fn>> attached_;
+  std::map<id128, std::map<std::string, uint32_t>> held_;  // per transaction: held operations per database
 };
 
 } // namespace blaze
