@@ -483,6 +483,35 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
       return rp;
     },
     [self](release_txn_atom, const txn_id& id) { txn_release_held(self, id); },
+    [self](resolve_atom, const std::string& collection, const record_id& id, const std::string& field,
+           value& chosen) -> caf::typed_response_promise<uint64_t> {
+      // The write goes through the ordinary write path (group commit, a
+      // prepared transaction's turn); the conflicts are forgotten once it committed.
+      auto rp = self->make_response_promise<uint64_t>();
+      blaze::write w;
+      w.k = write::kind::set;
+      w.collection = collection;
+      w.record = id;
+      w.field = field;
+      w.val = std::move(chosen);
+      writes ws;
+      ws.push_back(std::move(w));
+      auto me = caf::actor_cast<database_actor>(self);
+      self->request(me, caf::infinite, write_atom::value, std::move(ws))
+        .then([self, rp, collection, id, field](write_outcomes& out) mutable {
+          if (out.empty() || !out[0].st) {
+            rp.deliver(to_error(out.empty() ? status{errc::io_error, "no outcome"} : out[0].st));
+            return;
+          }
+          auto n = self->state.st->clear_field_conflicts(collection, id, field);
+          if (!n)
+            rp.deliver(to_error(n.error()));
+          else
+            rp.deliver(static_cast<uint64_t>(*n));
+        },
+        [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    },
     [self](decide_atom, const txn_id& id, bool commit) -> caf::result<bool> {
       auto& s = self->state;
       if (s.txn && *s.txn == id) {

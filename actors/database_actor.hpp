@@ -51,6 +51,10 @@ using database_actor = caf::typed_actor<
   caf::reacts_to<unsubscribe_atom, caf::actor>,
   caf::replies_to<conflicts_atom>::with<conflicts>,
   caf::replies_to<clear_atom, std::string, std::string>::with<bool>,
+  // Resolves the conflicts of one field (collection, record id hex, field):
+  // sets it to the chosen value (a new write, replicated, newer than both
+  // sides) and forgets the field's recorded conflicts; replies how many.
+  caf::replies_to<resolve_atom, std::string, record_id, std::string, value>::with<uint64_t>,
   caf::replies_to<status_atom>::with<database_status>,
   // Sets and persists the durability: true = sync, false = buffered.
   caf::replies_to<durable_atom, bool>::with<bool>,

@@ -17,6 +17,8 @@ using decide_atom = caf::atom_constant<caf::atom("decide")>;
 using txn_check_atom = caf::atom_constant<caf::atom("txncheck")>;
 using transact_atom = caf::atom_constant<caf::atom("transact")>;
 using release_txn_atom = caf::atom_constant<caf::atom("releasetxn")>;
+/// Conflict resolution (database actor), grouped here with this branch's atoms.
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 
 /// A transaction's writes, by database name.
 using txn_writes = std::map<std::string, writes>;
@@ -32,3 +34,4 @@ struct txn_outcome {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::txn_writes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::txn_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::txn_tag)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::value)

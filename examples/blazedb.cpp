@@ -116,6 +116,11 @@ int run(int argc, char** argv) {
   auto* c_conflicts = app.add_subcommand("conflicts", "Print recorded conflicts, one JSON object per line");
   c_conflicts->add_option("COLLECTION", conflicts.collection, "Only this collection")->type_name("");
   c_conflicts->add_flag("--clear", conflicts.clear, "Forget the recorded conflicts instead");
+  c_conflicts->add_option("--resolve", conflicts.resolve,
+                          "Resolve the conflicts of record ID's --field: set it to --value (a new write) and forget them")
+    ->type_name("ID");
+  c_conflicts->add_option("--field", conflicts.field, "With --resolve: the field")->type_name("FIELD");
+  c_conflicts->add_option("--value", conflicts.value, "With --resolve: the value to keep")->type_name("VALUE");
 
   txn_args txn_a;
   auto* c_txn = app.add_subcommand("txn", "Commit writes to several databases atomically (a JSON list; docs/transactions.md)");

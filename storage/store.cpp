@@ -1930,4 +1930,30 @@ result<size_t> store::release_txn(const id128& txn, std::vector<change>* changes
   return n;
 }
 
+// ---- resolving conflicts ----------------------------------------------------------
+
+result<size_t> store::clear_field_conflicts(const std::string& collection, const record_id& id,
+                                            const std::string& field) {
+  // Conflict keys: record key ‖ u16 field length ‖ field ‖ loser timestamp (apply_one).
+  std::string prefix = keys::record(collection, id);
+  keys::append_u16(prefix, static_cast<uint16_t>(field.size()));
+  prefix += field;
+  rocksdb::WriteBatch batch;
+  size_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), conflicts_));
+  for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next())
+    if (it->key().size() == prefix.size() + 24) {  // not a longer field name sharing the prefix
+      batch.Delete(conflicts_, it->key());
+      ++n;
+    }
+  if (!it->status().ok())
+    return io(it->status(), "cannot read conflicts");
+  rocksdb::WriteOptions wo;
+  wo.sync = mode() == durability::sync;
+  auto st = db_->Write(wo, &batch);
+  if (!st.ok())
+    return io(st, "cannot clear conflicts");
+  return n;
+}
+
 } // namespace blaze

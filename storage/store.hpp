@@ -199,6 +199,8 @@ public:
 
   /// Removes recorded conflicts of a record (all records when `id` is null).
   status clear_conflicts(const std::string& collection, const record_id* id);
+  /// Removes the recorded conflicts of one field of a record; how many there were.
+  result<size_t> clear_field_conflicts(const std::string& collection, const record_id& id, const std::string& field);
 
   // ---- cross-database transactions (core/transaction.hpp) -----------------
   // The caller (the database actor) keeps at most one transaction prepared

@@ -697,6 +697,14 @@ BOOST_AUTO_TEST_CASE(txn_commits_across_databases_or_not_at_all) {
   BOOST_TEST(cli({"txn", "--file", file}).code == 2);
   auto alice = ok({"--db", "east", "get", "accounts", "000000000000000a0000000000000001"}).json_lines();
   BOOST_TEST(alice.at(0).at("balance") == 100);  // the aborted -5 is nowhere
+
+  // conflicts --resolve: a field with no recorded conflict is set, none forgotten
+  auto res = ok({"--db", "east", "conflicts", "accounts", "--resolve", "000000000000000a0000000000000001", "--field",
+                 "owner", "--value", "carol"}).json_lines();
+  BOOST_TEST(res.at(0).at("resolved") == 0);
+  BOOST_TEST(ok({"--db", "east", "get", "accounts", "000000000000000a0000000000000001"}).json_lines().at(0).at("owner") ==
+             "carol");
+  BOOST_TEST(cli({"--db", "east", "conflicts", "accounts", "--resolve", "000000000000000a0000000000000001"}).code == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -341,3 +341,39 @@ BOOST_AUTO_TEST_CASE(a_group_syncs_all_its_databases_with_a_peer_as_one_unit) {
   g->stop();
   BOOST_TEST(g->sync_status().empty());
 }
+
+BOOST_AUTO_TEST_CASE(resolving_a_field_conflict_writes_the_choice_and_forgets_only_that_field) {
+  temp_dir tmp;
+  auto n1 = open_node(tmp / "one");
+  auto n2 = open_node(tmp / "two");
+  auto a = open_db(*n1, "shared");
+  auto b = open_db(*n2, "shared");
+  const record_id r{0xc0, 1};
+  must(a.put("c", r, {{"title", "start"}, {"titlex", "start"}}));
+  exchange(a, b);
+  must(a.set("c", r, "title", value(std::string("from-a"))));
+  must(b.set("c", r, "title", value(std::string("from-b"))));
+  must(a.set("c", r, "titlex", value(std::string("xa"))));  // shares the prefix "title"
+  must(b.set("c", r, "titlex", value(std::string("xb"))));
+  exchange(a, b);
+  exchange(b, a);
+  // the replica that recorded the conflicts resolves them
+  auto& db = must(a.list_conflicts()).empty() ? b : a;
+  auto& other = &db == &a ? b : a;
+  auto cs = must(db.list_conflicts());
+  std::optional<conflict> title;
+  for (auto& c : cs)
+    if (c.field == "title")
+      title = c;
+  BOOST_REQUIRE(title.has_value());
+  auto n = must(db.resolve_conflict("c", r, "title", title->loser));  // keep the losing value
+  BOOST_TEST(n >= 1u);
+  for (auto& c : must(db.list_conflicts()))
+    BOOST_TEST(c.field == "titlex");  // only title's were forgotten
+  BOOST_TEST(!must(db.list_conflicts()).empty());
+  BOOST_TEST(must(db.get("c", r)).at("title") == title->loser);
+  // the choice is an ordinary write: it replicates and wins everywhere
+  exchange(db, other);
+  BOOST_TEST(must(other.get("c", r)).at("title") == title->loser);
+  BOOST_TEST(!db.resolve_conflict("", r, "title", value(1)).ok());  // a bad write fails
+}
