@@ -6,6 +6,9 @@
 #include "runtime/node.hpp"
 #include "runtime/sync_group.hpp"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -63,6 +66,18 @@ status transfer(sync_group& g) {
 } // namespace
 
 int run_groups(const options& opts) {
+  // stdout carries the figures: library log lines go to stderr, warnings only.
+  auto before = spdlog::default_logger();
+  auto quiet = spdlog::stderr_color_mt("bench-groups");
+  quiet->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(quiet);
+  struct restore {
+    std::shared_ptr<spdlog::logger> l;
+    ~restore() {
+      spdlog::set_default_logger(l);
+      spdlog::drop("bench-groups");
+    }
+  } restore_logger{before};
   const int runs = opts.runs;
   const bool q = opts.quick;
   temp_dir tmp("blazedb-bench-groups");
