@@ -36,6 +36,7 @@ const std::string meta_durability = "durability";  // "sync" or "buffered"
 const std::string meta_partial = "partial";  // collections of a partial replica, '\n'-separated
 const std::string meta_base = "base/";     // ‖ origin (16 bytes) -> u64: compaction point
 const std::string meta_peer = "peer/";     // ‖ node id (16 bytes) -> vector the peer acknowledged
+const std::string meta_hold = "hold/";     // ‖ txn (16 bytes) ‖ origin (16) ‖ seq (u64) -> a held operation
 const std::string meta_stage = "stage/";   // ‖ peer (16 bytes) ‖ 'p' -> the staged snapshot's point
                                            //                   ‖ 'r' ‖ record key -> staged state
                                            //                   ‖ 'i' ‖ index prefix -> staged declaration
@@ -1290,6 +1291,11 @@ result<snapshot_report> store::merge_snapshot(const node_id& peer, const version
 
 result<std::shared_ptr<store::snapshot_handle>> store::open_snapshot(
   const std::vector<std::string>& collections) const {
+  if (auto held = holds_txn_operations(); !held || *held)
+    return held ? status{errc::timeout, "database " + dir_.string() +
+                                          " holds operations of an incomplete transaction: it sends no snapshot "
+                                          "until they are released (their effects are not in the records yet)"}
+                : held.error();
   std::shared_ptr<snapshot_handle> h(new snapshot_handle());
   h->rp_ = read_points_;
   {
@@ -1851,7 +1857,6 @@ result<std::vector<id128>> store::prepared_txns() const {
 // ---- held transaction operations (atomic remote visibility) ----------------------
 
 namespace {
-const std::string meta_hold = "hold/";  // ‖ txn (16 bytes) ‖ origin (16) ‖ seq (u64) -> the operation
 std::string hold_key(const id128& txn, const dot& d) {
   std::string k = meta_hold + id_bytes(txn) + id_bytes(d.origin);
   keys::append_u64(k, d.seq);
@@ -1954,6 +1959,14 @@ result<size_t> store::clear_field_conflicts(const std::string& collection, const
   if (!st.ok())
     return io(st, "cannot clear conflicts");
   return n;
+}
+
+result<bool> store::holds_txn_operations() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  it->Seek(meta_hold);
+  if (!it->status().ok())
+    return io(it->status(), "cannot read held operations");
+  return it->Valid() && starts_with(it->key(), meta_hold);
 }
 
 } // namespace blaze

@@ -232,6 +232,9 @@ public:
   /// Applies the held operations of `txn` to the records and indexes and
   /// drops them from the hold, in one WriteBatch; how many there were.
   result<size_t> release_txn(const id128& txn, std::vector<change>* changes = nullptr);
+  /// Whether any operation is held. While one is, open_snapshot refuses
+  /// (timeout): a snapshot's version vector would cover effects its records lack.
+  result<bool> holds_txn_operations() const;
 
   // ---- any thread ---------------------------------------------------------
 

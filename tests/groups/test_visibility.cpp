@@ -4,6 +4,7 @@
 // the invariant is checked after every applied batch.
 #include "../actors/actor_test_util.hpp"
 #include "runtime/sync_group.hpp"
+#include "storage/store.hpp"
 
 #include <random>
 
@@ -152,4 +153,43 @@ BOOST_AUTO_TEST_CASE(held_parts_survive_a_restart_and_a_partial_replica_applies_
   must(peast.apply(must(oeast.operations_after({}, 1000))));
   BOOST_TEST(counter(peast, "accounts", acct_a, "balance").value_or(-1) == 999);
   BOOST_TEST(must(partial->databases()) == (std::vector<std::string>{"east"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_store_holding_a_part_sends_no_snapshot_until_it_is_released) {
+  temp_dir tmp;
+  auto origin = open_node(tmp / "origin");
+  auto g = bank(*origin, 0);
+  auto ops = must(must(g->db("east")).operations_after({}, 1000));
+  BOOST_REQUIRE(!ops.empty());
+  auto id = ops[0].txn.id;
+  auto st = store::open(tmp / "replica-east", node_id{9, 9}, {}, nullptr);
+  BOOST_REQUIRE(st.ok());
+  const uint64_t now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+  auto rep = (*st)->apply_remote(ops, now);
+  BOOST_TEST(rep.refused.empty());
+  BOOST_TEST(rep.applied == ops.size());
+  BOOST_TEST(must((*st)->count_records()) == 0u);  // held
+  auto held = must((*st)->held_txns());
+  BOOST_REQUIRE(held.size() == 1u);
+  BOOST_TEST(held[0].second == ops.size());
+  BOOST_TEST((held[0].first == ops[0].txn));
+  auto snap = (*st)->open_snapshot({});
+  BOOST_REQUIRE(!snap.ok());
+  BOOST_TEST(snap.error().code == errc::timeout);
+  BOOST_TEST(must((*st)->release_txn(id)) == ops.size());
+  BOOST_TEST(must((*st)->count_records()) == 2u);
+  BOOST_TEST((*st)->open_snapshot({}).ok());
+  BOOST_TEST(must((*st)->held_txns()).empty());
+  // a bad tag refuses the batch
+  auto bad = ops;
+  for (auto& op : bad) {
+    op.id.origin = node_id{5, 5};
+    op.txn.parts.clear();
+  }
+  auto r2 = (*st)->apply_remote(bad, now);
+  BOOST_REQUIRE(!r2.refused.empty());
+  BOOST_TEST(r2.refused[0].second.message.find("0 parts") != std::string::npos);
+  BOOST_TEST(r2.applied == 0u);
 }
