@@ -892,7 +892,10 @@ apply_report store::apply_sorted(std::vector<operation>& ops, const std::vector<
                                  uint64_t now_ms, std::vector<change>* changes, const coverage_set* cov) {
   apply_report rep;
   pending p(ops.size());
-  p.hold_txn = true;  // remote transactions become visible when complete
+  // Remote transactions become visible when complete — on a full replica. A
+  // partial one (a collection filter) may never receive some operations of a
+  // part, so it applies them as they come (docs/transactions.md, limits).
+  p.hold_txn = !(cov && !cov->collections.empty()) && partial().empty();
   {
     std::lock_guard<std::mutex> guard(meta_mutex_);
     p.vv = vv_;

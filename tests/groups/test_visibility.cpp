@@ -192,4 +192,14 @@ BOOST_AUTO_TEST_CASE(a_store_holding_a_part_sends_no_snapshot_until_it_is_releas
   BOOST_REQUIRE(!r2.refused.empty());
   BOOST_TEST(r2.refused[0].second.message.find("0 parts") != std::string::npos);
   BOOST_TEST(r2.applied == 0u);
+
+  // a partial replica (a collection filter) holds nothing: it may never get a whole part
+  auto partial = store::open(tmp / "partial-east", node_id{9, 8}, {}, nullptr);
+  BOOST_REQUIRE(partial.ok());
+  coverage_set cov;
+  cov.collections = {"accounts", "ledger"};
+  auto r3 = (*partial)->apply_remote(ops, now, nullptr, &cov);
+  BOOST_TEST(r3.applied == ops.size());
+  BOOST_TEST(must((*partial)->held_txns()).empty());
+  BOOST_TEST(must((*partial)->count_records()) == 2u);
 }
