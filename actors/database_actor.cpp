@@ -106,7 +106,7 @@ caf::result<bool> merge(database_pointer self, snapshot_parts& parts) {
       continue;
     changes cs;
     auto r = st.merge_snapshot(p.peer, p.point, now_ms(), p.collections,
-                               self->state.subscribers.empty() ? nullptr : &cs);
+                               self->state.subscribers.empty() ? nullptr : &cs, p.heads);
     if (!r) {
       spdlog::warn("database {}: refused a snapshot from {}: {}", self->state.db_name, p.peer.to_hex(),
                    r.error().message);
@@ -384,7 +384,7 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
       return apply(self, ops, &cov);
     },
     [self](apply_atom, operations& ops, std::vector<std::string>& encoded, const coverage_set& cov) -> apply_report {
-      return apply(self, ops, cov.ranges.empty() ? nullptr : &cov, &encoded);
+      return apply(self, ops, cov.ranges.empty() && cov.heads.empty() ? nullptr : &cov, &encoded);
     },
     [self](merge_atom, snapshot_parts& parts) -> caf::result<bool> { return merge(self, parts); },
     [self](peer_ack_atom, const node_id& peer, const version_vector& acked) {
@@ -466,6 +466,8 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
         return to_error(cols.error());
       out.collections = std::move(*cols);
       out.durability = st.mode() == durability::sync ? "sync" : "buffered";
+      out.refused_batches = st.security().refused_batches;
+      out.equivocations = st.security().equivocations;
       return out;
     },
     [self](durable_atom, bool sync) -> caf::result<bool> {

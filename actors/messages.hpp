@@ -75,6 +75,7 @@ struct snapshot_part {
   std::vector<index_decl> indexes;
   bool finish = false;
   std::vector<std::string> collections;  // the receiver's filter (empty: all)
+  std::vector<signed_head> heads{};      // with finish: the snapshot's verified heads
 };
 using snapshot_parts = std::vector<snapshot_part>;
 
@@ -95,6 +96,8 @@ struct database_status {
   std::vector<std::pair<std::string, std::string>> indexes;  // active (collection, field)
   std::vector<std::string> collections;
   std::string durability;
+  uint64_t refused_batches = 0;  // signed ranges/snapshots that did not authenticate (store::security)
+  uint64_t equivocations = 0;    // operations refused for differing from the one held under their dot
 };
 
 } // namespace blaze

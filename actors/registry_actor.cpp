@@ -1,4 +1,5 @@
 #include "actors/registry_actor.hpp"
+#include "core/crypto/hash_chain.hpp"
 
 #include "actors/errors.hpp"
 
@@ -117,7 +118,8 @@ void start_open(registry_pointer self, const std::string& name) {
   ++self->state.running;
   auto registry = caf::actor_cast<registry_actor>(self);
   self->system().spawn([registry, name, dir = cfg.data_dir / name, id = replica_id(cfg.self, name), opts = cfg.store,
-                        env = cfg.env](caf::blocking_actor*) {
+                        env = cfg.env](caf::blocking_actor*) mutable {
+    opts.database_id = name;  // the chains' database identity
     auto out = std::make_shared<opened_store>();
     auto st = store::open(dir, id, opts, env);
     if (st)
@@ -358,14 +360,7 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
 } // namespace
 
 node_id replica_id(const node_id& node, const std::string& database) {
-  std::string input = "blazedb-replica:";
-  unsigned char id[16];
-  node.to_bytes(id);
-  input.append(reinterpret_cast<const char*>(id), 16);
-  input += database;
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  return id128::from_bytes(digest);
+  return crypto::replica_of(node, database);
 }
 
 status validate_database_name(const std::string& name) {

@@ -3,6 +3,7 @@
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
 #include "core/codec.hpp"
+#include "core/crypto/wire.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -79,27 +80,54 @@ public:
     for (auto& r : mine.missing_from(have)) {
       while (i < logged->size() && (*logged)[i].id.origin < r.origin)
         ++i;  // an origin that appeared after `mine` was read
-      uint64_t through = r.after;
-      bool any = false;
-      for (; i < logged->size() && (*logged)[i].id.origin == r.origin; ++i) {
-        auto& l = (*logged)[i];
-        if (l.id.seq > r.through)
-          continue;
-        any = true;
-        through = l.id.seq;
+      std::vector<logged_op> got;  // this origin's operations read, in seq order
+      for (; i < logged->size() && (*logged)[i].id.origin == r.origin; ++i)
+        if ((*logged)[i].id.seq <= r.through)
+          got.push_back(std::move((*logged)[i]));
+      bool last = i >= logged->size();
+      // Every operation of the range the store holds was read, unless the
+      // byte budget ran out in this origin.
+      uint64_t through = !(cut && last) ? r.through : got.empty() ? r.after : got.back().id.seq;
+      if (through == r.after)
+        break;
+      sync::op_range range{r.origin, r.after, through};
+      // A signed range ends at one of the origin's heads (docs/protocol.md §5b).
+      auto h = s->head_near(r.origin, r.after, through);
+      if (!h) {
+        spdlog::error("sync: cannot read chain heads of {}: {}", s->path().string(), h.error().message);
+        break;
+      }
+      if (*h && !(*h)->signature.empty()) {
+        auto& head = **h;
+        if (head.seq < through) {
+          while (!got.empty() && got.back().id.seq > head.seq)
+            got.pop_back();
+        } else if (head.seq > through) {
+          auto more = s->oplog_range(r.origin, through, head.seq);
+          if (!more || (!more->empty() && more->back().id.seq != head.seq)) {
+            spdlog::error("sync: cannot read the operations up to a chain head in {}", s->path().string());
+            break;
+          }
+          for (auto& l : *more)
+            got.push_back(std::move(l));
+        }
+        range.through = head.seq;
+        range.link = head.link;
+        range.signature = head.signature;
+        range.origin_key = head.key;
+      }
+      for (auto& l : got) {
         if (!collections.empty()) {
           auto op = decode_operation(l.bytes);
-          if (!op || !matches(collections, op->collection))
+          if (!op || !matches(collections, op->collection)) {
+            if (range.signed_head())  // the receiver recomputes the chain through it
+              range.skipped += crypto::as_view(crypto::op_hash(l.bytes));
             continue;
+          }
         }
         c.ops.push_back(std::move(l.bytes));
       }
-      bool last = i >= logged->size();
-      if (!(cut && last))
-        through = r.through;  // every operation of the range the store holds was read
-      else if (!any)
-        break;
-      c.ranges.push_back({r.origin, r.after, through});
+      c.ranges.push_back(std::move(range));
       if (cut && last)
         break;
     }
@@ -124,6 +152,27 @@ public:
     return outcome::applied;
   }
 
+  std::optional<crypto::chain_state> chain(const node_id& origin) const override {
+    for (auto i = heads_.rbegin(); i != heads_.rend(); ++i)
+      if (i->origin == origin) {
+        crypto::chain_state cs;
+        cs.seq = i->seq;
+        cs.link = crypto::wire::to_array<32>(i->link);
+        return cs;
+      }
+    auto s = st_.lock();
+    return s ? s->chain(origin) : std::nullopt;
+  }
+
+  void verified(const sync::op_range& r) override {
+    heads_.push_back(signed_head{r.origin, r.through, r.link, r.signature, r.origin_key});
+  }
+
+  void refused_input() override {
+    if (auto s = st_.lock())
+      s->count_refused_batch();
+  }
+
   void cover(const sync::op_range& r) override {
     if (filter_.empty())
       return;
@@ -144,6 +193,18 @@ public:
       : st_(std::move(st)), h_(std::move(h)) {}
     const version_vector& versions() const override { return h_->versions(); }
     std::vector<index_decl> indexes() const override { return h_->indexes(); }
+    std::vector<sync::op_range> heads() const override {
+      std::vector<sync::op_range> out;
+      auto s = st_.lock();
+      if (!s)
+        return out;
+      for (auto& [origin, seq] : h_->versions().entries()) {
+        auto h = s->head_at(origin, seq);
+        if (h && *h && !(*h)->signature.empty())
+          out.push_back({origin, 0, seq, (*h)->link, (*h)->signature, (*h)->key});
+      }
+      return out;
+    }
     part next(size_t max_bytes) override {
       part p;
       auto s = st_.lock();
@@ -183,10 +244,13 @@ public:
     return true;
   }
 
-  bool finish_snapshot(const node_id& peer, const version_vector& point) override {
+  bool finish_snapshot(const node_id& peer, const version_vector& point,
+                       const std::vector<sync::op_range>& heads) override {
     if (parts_.empty() || parts_.back().peer != peer || !(parts_.back().point == point))
       parts_.push_back({peer, point, {}, {}, false, filter_});
     parts_.back().finish = true;
+    for (auto& h : heads)
+      parts_.back().heads.push_back(signed_head{h.origin, h.through, h.link, h.signature, h.origin_key});
     staged_vv_.merge(point);  // what the Ack reports once the link committed it
     return true;
   }
@@ -201,6 +265,8 @@ public:
   staged take() {
     staged out{std::move(staged_), std::move(staged_bytes_), std::move(cov_), std::move(parts_)};
     out.cov.collections = filter_;
+    out.cov.heads = std::move(heads_);
+    heads_.clear();
     staged_.clear();
     staged_bytes_.clear();
     cov_ = {};
@@ -218,6 +284,7 @@ private:
   coverage_set cov_;
   snapshot_parts parts_;
   version_vector staged_vv_;
+  std::vector<signed_head> heads_;  // verified by the session, committed with the operations
 };
 
 struct link_state {
@@ -380,7 +447,7 @@ void feed(link_actor* self, const sync::envelope& e) {
         });
     return;
   }
-  if (staged.ops.empty() && staged.cov.ranges.empty()) {
+  if (staged.ops.empty() && staged.cov.ranges.empty() && staged.cov.heads.empty()) {
     send_all(self, out);
     settle(self);
     return;

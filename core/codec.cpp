@@ -350,7 +350,8 @@ std::string encode(const operation& op) {
   put(b.initDot(), op.id);
   b.setTimestamp(op.counter);
   b.setCollection(capnp::Text::Reader(op.collection.data(), op.collection.size()));
-  put(b.initRecord(), op.record);
+  if (op.k != operation::kind::sealed || !op.record.is_zero())  // a sealed op's is zero: 7 bytes saved
+    put(b.initRecord(), op.record);
   switch (op.k) {
     case operation::kind::upsert: {
       auto l = b.initUpsert(static_cast<unsigned>(op.fields.size()));
@@ -392,6 +393,9 @@ std::string encode(const operation& op) {
       break;
     case operation::kind::drop_index:
       b.setDropIndex(capnp::Text::Reader(op.index_field.data(), op.index_field.size()));
+      break;
+    case operation::kind::sealed:
+      b.initSealed().setBox(as_bytes(op.sealed_box));
       break;
   }
   if (!op.txn.empty()) {
@@ -459,6 +463,12 @@ result<operation> decode_operation(std::string_view bytes, const decode_limits& 
         op.k = operation::kind::drop_index;
         op.index_field = str(r.getDropIndex());
         break;
+      case s::Operation::SEALED: {
+        op.k = operation::kind::sealed;
+        auto box = r.getSealed().getBox();
+        op.sealed_box.assign(reinterpret_cast<const char*>(box.begin()), box.size());
+        break;
+      }
       default: unknown_kind("operation");  // never guess: an empty upsert would resurrect
     }
     if (r.hasTxn()) {

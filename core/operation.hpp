@@ -47,7 +47,8 @@ struct txn_tag {
 };
 
 struct operation {
-  enum class kind : uint8_t { upsert, remove_record, create_index, drop_index };
+  enum class kind : uint8_t { upsert, remove_record, create_index, drop_index,
+                              sealed };  // sealed: E2E payload, core/sealed_op.hpp
   dot id;
   uint64_t counter = 0;  // HLC counter; the timestamp's node is id.origin
   std::string collection;
@@ -56,6 +57,8 @@ struct operation {
   std::vector<field_op> fields;                // upsert
   std::vector<counter_observation> observed;   // remove_record
   std::string index_field;                     // create_index / drop_index
+  std::string sealed_box{};                    // sealed: crypto::seal output (opaque
+                                               // here; core/sealed_op.hpp opens it)
   txn_tag txn;                                 // cross-database transaction (empty: none)
 
   timestamp time() const { return {counter, id.origin}; }

@@ -166,6 +166,7 @@ void apply(record_state& state, const operation& op, std::vector<conflict>* conf
       break;
     case operation::kind::create_index:
     case operation::kind::drop_index: break;  // collection-level, see index_state
+    case operation::kind::sealed: break;      // opaque without the key: changes no record
   }
 }
 
@@ -175,6 +176,7 @@ const char* kind_name(operation::kind k) {
     case operation::kind::remove_record: return "delete";
     case operation::kind::create_index: return "create_index";
     case operation::kind::drop_index: return "drop_index";
+    case operation::kind::sealed: return "sealed";
   }
   return "?";
 }

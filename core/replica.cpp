@@ -15,6 +15,7 @@ bool replica::apply(const operation& op, std::vector<conflict>* conflicts) {
       break;
     case operation::kind::create_index:
     case operation::kind::drop_index: indexes_[{op.collection, op.index_field}].apply(op); break;
+    case operation::kind::sealed: break;  // opaque without the key (core/sealed_op.hpp)
   }
   return true;
 }

@@ -20,6 +20,7 @@ const char* to_string(errc e) {
     case errc::closed: return "closed";
     case errc::network: return "network";
     case errc::protocol: return "protocol";
+    case errc::forbidden: return "forbidden";
   }
   return "unknown error";
 }

@@ -27,6 +27,7 @@ enum class errc : uint8_t {
   closed,             // database or node shut down
   network,            // connection refused or lost, TLS or WebSocket failure
   protocol,           // the peer broke the sync protocol or refused us (its Error)
+  forbidden,          // access control: the origin lacks the rights (core/access.hpp)
 };
 
 const char* to_string(errc e);

@@ -137,6 +137,33 @@ std::optional<std::pair<uint32_t, std::string>> compress_ops(const std::vector<s
   return std::make_pair(static_cast<uint32_t>(raw.size()), std::move(out));
 }
 
+void put_range(s::OpRange::Builder b, const op_range& r) {
+  put(b.initOrigin(), r.origin);
+  b.setAfter(r.after);
+  b.setThrough(r.through);
+  if (!r.link.empty())
+    b.setLink(as_data(r.link));
+  if (!r.signature.empty())
+    b.setSignature(as_data(r.signature));
+  if (!r.origin_key.empty())
+    b.setOriginKey(as_data(r.origin_key));
+  if (!r.skipped.empty())
+    b.setSkipped(as_data(r.skipped));
+}
+
+// A range and its head; the head's fields are all absent or all of their
+// exact sizes, and `skipped` whole digests.
+op_range get_range(s::OpRange::Reader r) {
+  op_range out{get(r.getOrigin()), r.getAfter(), r.getThrough(), str(r.getLink()), str(r.getSignature()),
+               str(r.getOriginKey()), str(r.getSkipped())};
+  bool none = out.link.empty() && out.signature.empty() && out.origin_key.empty();
+  if (!none && (out.link.size() != 32 || out.signature.size() != 64 || out.origin_key.size() != 32))
+    fail("OpRange: a signed head needs a 32-byte link, a 64-byte signature and a 32-byte origin key");
+  if (out.skipped.size() % 32 != 0)
+    fail("OpRange: skipped hashes are not a whole number of 32-byte digests");
+  return out;
+}
+
 void put(capnp::List<s::SnapshotEntry>::Builder l, const std::vector<snapshot_entry>& entries) {
   for (unsigned i = 0; i < entries.size(); ++i) {
     l[i].setCollection(text(entries[i].collection));
@@ -248,11 +275,8 @@ std::string encode(const envelope& e, bool compress) {
         auto r = b.initOpBatch();
         r.setDatabase(text(m.database));
         auto rl = r.initRanges(static_cast<unsigned>(m.ranges.size()));
-        for (unsigned i = 0; i < m.ranges.size(); ++i) {
-          put(rl[i].initOrigin(), m.ranges[i].origin);
-          rl[i].setAfter(m.ranges[i].after);
-          rl[i].setThrough(m.ranges[i].through);
-        }
+        for (unsigned i = 0; i < m.ranges.size(); ++i)
+          put_range(rl[i], m.ranges[i]);
         size_t plain = batch_bytes(m) + 8 * m.ops.size();
         std::optional<std::pair<uint32_t, std::string>> z;
         if (compress && plain >= 128)
@@ -287,6 +311,11 @@ std::string encode(const envelope& e, bool compress) {
         put_vv(r, m.versions);
         r.setChunk(m.chunk);
         r.setLast(m.last);
+        if (!m.heads.empty()) {
+          auto hl = r.initHeads(static_cast<unsigned>(m.heads.size()));
+          for (unsigned i = 0; i < m.heads.size(); ++i)
+            put_range(hl[i], m.heads[i]);
+        }
         auto il = r.initIndexes(static_cast<unsigned>(m.indexes.size()));
         for (unsigned i = 0; i < m.indexes.size(); ++i) {
           il[i].setCollection(text(m.indexes[i].collection));
@@ -373,7 +402,7 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
         m.database = str(q.getDatabase());
         check_list(q.getRanges().size(), "OpBatch ranges");
         for (auto rg : q.getRanges())
-          m.ranges.push_back({get(rg.getOrigin()), rg.getAfter(), rg.getThrough()});
+          m.ranges.push_back(get_range(rg));
         switch (q.which()) {
           case s::OpBatch::OPS:
             check_list(q.getOps().size(), "OpBatch operations");
@@ -415,6 +444,9 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
         check_list(q.getIndexes().size(), "Snapshot indexes");
         for (auto d : q.getIndexes())
           m.indexes.push_back({str(d.getCollection()), str(d.getField()), get(d.getCreated()), get(d.getDropped())});
+        check_list(q.getHeads().size(), "Snapshot heads");
+        for (auto h : q.getHeads())
+          m.heads.push_back(get_range(h));
         switch (q.which()) {
           case s::Snapshot::ENTRIES: get(q.getEntries(), m.entries); break;
           case s::Snapshot::COMPRESSED: decompress_entries(q.getCompressed(), lim, m.entries); break;

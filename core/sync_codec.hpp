@@ -21,11 +21,19 @@ namespace blaze::sync {
 /// The protocol version this build speaks.
 constexpr uint16_t protocol_version = 1;
 
-/// Per origin, the seq range (after, through] a batch covers.
+/// Per origin, the seq range (after, through] a batch covers, and the
+/// origin's signed chain head at `through` (docs/protocol.md §5b). The head
+/// fields are empty in the unauthenticated test mode (no session auth) and
+/// exactly 32/64/32 bytes otherwise; a decoder refuses other sizes.
 struct op_range {
   node_id origin;
   uint64_t after = 0;
   uint64_t through = 0;
+  std::string link{};        // the chain link at `through` (32 bytes)
+  std::string signature{};   // the origin's Ed25519 signature of the head (64 bytes)
+  std::string origin_key{};  // the origin's Ed25519 public key (32 bytes)
+  std::string skipped{};     // SHA-256 (32 bytes each, seq order) of the range's operations left out
+  bool signed_head() const { return !signature.empty(); }
   bool operator==(const op_range&) const = default;
 };
 
@@ -101,6 +109,9 @@ struct snapshot {
   bool last = false;        // no chunk follows
   std::vector<index_decl> indexes;  // chunk 0 only
   std::vector<snapshot_entry> entries;
+  /// Chunk 0 only: per origin of `versions`, its signed head at that seq
+  /// (`through`; `after` unused). Empty in the unauthenticated test mode.
+  std::vector<op_range> heads{};
   bool operator==(const snapshot&) const = default;
 };
 

@@ -1,6 +1,8 @@
 #include "core/sync_session.hpp"
 
 #include "core/codec.hpp"
+#include "core/crypto/ed25519.hpp"
+#include "core/crypto/wire.hpp"
 
 #include <algorithm>
 #include <map>
@@ -305,6 +307,29 @@ std::vector<envelope> session::on_snapshot(const snapshot& m) {
     if (!wanted(d.collection))
       return fail(error_code::refused, chunk_name() + ": index of collection '" + d.collection +
                                          "', which this side does not sync");
+  if (m.chunk == 0) {
+    // Signed heads vouch for the chain position the snapshot leaves each
+    // origin at (its states are trusted from the authenticated peer).
+    for (auto& h : m.heads)
+      if (auto why = head_problem(h); !why.empty()) {
+        store_.refused_input();
+        return fail(error_code::refused, chunk_name() + ": " + why);
+      }
+    if (opt_.auth) {
+      auto held = store_.versions();
+      for (auto& [o, seq] : m.versions.entries()) {
+        if (seq <= held.get(o))
+          continue;
+        bool headed = std::any_of(m.heads.begin(), m.heads.end(),
+                                  [&](const op_range& h) { return h.origin == o && h.through == seq; });
+        if (!headed) {
+          store_.refused_input();
+          return fail(error_code::unauthenticated, chunk_name() + ": no signed head of origin " + o.to_hex() +
+                                                     " at seq " + std::to_string(seq));
+        }
+      }
+    }
+  }
   // The peer holds what the snapshot covers: never send it back.
   cursor_.merge(m.versions);
   // Stage it unless it brings nothing (this side holds every operation it
@@ -316,6 +341,8 @@ std::vector<envelope> session::on_snapshot(const snapshot& m) {
     else
       recv_ = receiving{m.versions, {}, std::nullopt};
   }
+  if (useful && m.chunk == 0)
+    recv_->heads = m.heads;
   if (useful) {
     if (!store_.stage_snapshot(peer_, m))
       return fail(error_code::refused, chunk_name() + " was refused");
@@ -326,7 +353,7 @@ std::vector<envelope> session::on_snapshot(const snapshot& m) {
         static_cast<size_t>(std::distance(recv_->chunks.begin(), recv_->chunks.lower_bound(*recv_->count))) ==
           *recv_->count) {
       // every chunk 0..count-1 is staged: join them all at once
-      if (!store_.finish_snapshot(peer_, recv_->versions))
+      if (!store_.finish_snapshot(peer_, recv_->versions, recv_->heads))
         return fail(error_code::refused, "the snapshot was refused");
       ++applied_snapshots_;
       recv_.reset();
@@ -335,6 +362,60 @@ std::vector<envelope> session::on_snapshot(const snapshot& m) {
   std::vector<envelope> out;
   send(out, ack{opt_.database, store_.versions(), m.chunk + 1});
   return out;
+}
+
+std::string session::range_problem(const op_range& r,
+                                   const std::vector<std::pair<operation, const std::string*>>& ops,
+                                   uint64_t have) const {
+  auto key = crypto::ed25519_public_key::from_bytes(r.origin_key);
+  if (!key || !crypto::key_owns_origin(*key, opt_.database, r.origin))
+    return "the key sent is not origin " + r.origin.to_hex() + "'s";
+  auto sig = crypto::signature::from_bytes(r.signature);
+  if (!sig || r.link.size() != 32)
+    return "the head is malformed";
+  size_t skipped = r.skipped.size() / 32;
+  if (skipped > 0 && opt_.collections.empty())
+    return "the sender left out operations, but this side syncs every collection";
+  if (r.through <= have)
+    return {};  // every operation is held: the store compares each with the one it holds (equivocation)
+  uint64_t n = r.through - r.after;
+  if (ops.size() + skipped != n)
+    return "the batch has " + std::to_string(ops.size()) + " operations and " + std::to_string(skipped) +
+           " hashes of skipped ones for " + std::to_string(n) + " seqs";
+  std::vector<crypto::digest> hashes;
+  hashes.reserve(n);
+  size_t oi = 0, si = 0;
+  for (uint64_t seq = r.after + 1; seq <= r.through; ++seq) {
+    if (oi < ops.size() && ops[oi].first.id.seq == seq)
+      hashes.push_back(crypto::op_hash(*ops[oi++].second));
+    else if (si < skipped)
+      hashes.push_back(crypto::wire::to_array<32>(std::string_view(r.skipped).substr(32 * si++, 32)));
+    else
+      return "seq " + std::to_string(seq) + " is neither in the batch nor among the skipped hashes";
+  }
+  if (oi != ops.size())
+    return "the batch holds two operations under one dot";
+  auto prev = store_.chain(r.origin);
+  if (!prev || prev->seq != have)
+    return "this replica holds no verified chain position of the origin at seq " + std::to_string(have);
+  std::span<const crypto::digest> tail(hashes.data() + (have - r.after), hashes.size() - (have - r.after));
+  crypto::chain_head head{r.through, crypto::wire::to_array<32>(r.link), *sig};
+  auto v = crypto::verify_hashes(*key, opt_.database, r.origin, *prev, have + 1, tail, head);
+  if (!v)
+    return v.error().message;
+  return {};
+}
+
+std::string session::head_problem(const op_range& h) const {
+  auto key = crypto::ed25519_public_key::from_bytes(h.origin_key);
+  auto sig = crypto::signature::from_bytes(h.signature);
+  if (!key || !sig || h.link.size() != 32)
+    return "the head of origin " + h.origin.to_hex() + " is not signed";
+  crypto::chain_head head{h.through, crypto::wire::to_array<32>(h.link), *sig};
+  if (!crypto::verify_head(*key, opt_.database, h.origin, head))
+    return "the head of origin " + h.origin.to_hex() + " at seq " + std::to_string(h.through) +
+           " is not that origin's signature for this database";
+  return {};
 }
 
 bool session::needs_snapshot() const {
@@ -371,6 +452,20 @@ std::vector<envelope> session::on_batch(const op_batch& b) {
     }
     auto& mine = ops[r.origin];
     std::sort(mine.begin(), mine.end(), [](auto& a, auto& c) { return a.first.id.seq < c.first.id.seq; });
+    auto what = [&] {
+      return "OpBatch: operations (" + std::to_string(r.after) + ", " + std::to_string(r.through) + "] of origin " +
+             r.origin.to_hex();
+    };
+    if (r.signed_head()) {
+      if (auto why = range_problem(r, mine, have); !why.empty()) {
+        store_.refused_input();
+        return fail(error_code::refused, what() + " do not authenticate: " + why);
+      }
+    } else if (opt_.auth) {
+      store_.refused_input();
+      return fail(error_code::unauthenticated,
+                  what() + " carry no signed chain head: every operation must be covered by its origin's signature");
+    }
     bool complete = true;
     for (auto& [op, encoded] : mine) {
       switch (store_.apply(op, *encoded)) {
@@ -388,6 +483,8 @@ std::vector<envelope> session::on_batch(const op_batch& b) {
       gap = true;
       continue;
     }
+    if (r.signed_head() && r.through > have)
+      store_.verified(r);
     store_.cover(r);
     // The peer holds what it sent: never echo it back.
     if (r.through > cursor_.get(r.origin))
@@ -438,7 +535,8 @@ void session::pump(std::vector<envelope>& out) {
       if (part.failed)
         return fail_into(out, error_code::refused, "this replica cannot read its snapshot");
       snapshot m{opt_.database, snap_->versions(), snap_chunk_, part.last,
-                 snap_chunk_ == 0 ? snap_->indexes() : std::vector<index_decl>{}, std::move(part.entries)};
+                 snap_chunk_ == 0 ? snap_->indexes() : std::vector<index_decl>{}, std::move(part.entries),
+                 snap_chunk_ == 0 ? snap_->heads() : std::vector<op_range>{}};
       size_t bytes = snapshot_bytes(m);
       inflight_.push_back(flight{{}, bytes, true, m.chunk, m.versions});
       inflight_bytes_ += bytes;

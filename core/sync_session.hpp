@@ -4,6 +4,7 @@
 // one ordered stream (a transport connection).
 #pragma once
 
+#include "core/crypto/hash_chain.hpp"
 #include "core/operation.hpp"
 #include "core/sync_codec.hpp"
 #include "core/version_vector.hpp"
@@ -52,6 +53,23 @@ public:
   /// holds every collection ignores it (the default).
   virtual void cover(const op_range& r) { (void)r; }
 
+  // ---- signed operations (docs/protocol.md §5b) -----------------------------
+
+  /// The chain state of `origin` at versions()[origin]: where the next signed
+  /// range of that origin must continue. nullopt: the store has none (it
+  /// cannot take that origin's signed ranges; the session refuses them).
+  virtual std::optional<crypto::chain_state> chain(const node_id& origin) const {
+    (void)origin;
+    return std::nullopt;
+  }
+  /// The operations of the signed range `r` were verified and applied (and
+  /// cover(r) follows): keep its head, the origin's new chain state, and
+  /// forward it with these operations.
+  virtual void verified(const op_range& r) { (void)r; }
+  /// The peer sent input that failed authentication (a signed range or a
+  /// snapshot head that does not check): counted for `status`.
+  virtual void refused_input() {}
+
   // ---- compaction and snapshots (docs/protocol.md §5a) ----------------------
 
   /// The compaction point: per origin, operations with seq <= base() may be
@@ -67,6 +85,9 @@ public:
     virtual const version_vector& versions() const = 0;
     /// Index declarations of the requested collections.
     virtual std::vector<index_decl> indexes() const = 0;
+    /// Per origin of versions(), its signed head at that seq (`through`);
+    /// empty from a store without chains (the unauthenticated test mode).
+    virtual std::vector<op_range> heads() const { return {}; }
     struct part {
       std::vector<snapshot_entry> entries;
       bool last = false;  // nothing remains after these entries
@@ -96,9 +117,13 @@ public:
   /// staged states into the store, versions() becomes its pointwise max with
   /// `versions`, and for every origin where that skipped operations, base()
   /// rises to `versions` (they are not in the log). False: refused.
-  virtual bool finish_snapshot(const node_id& peer, const version_vector& versions) {
+  /// `heads`: the snapshot's verified heads; for each origin the snapshot
+  /// raises, the new chain state.
+  virtual bool finish_snapshot(const node_id& peer, const version_vector& versions,
+                               const std::vector<op_range>& heads) {
     (void)peer;
     (void)versions;
+    (void)heads;
     return false;
   }
 };
@@ -206,6 +231,7 @@ private:
     version_vector versions;
     std::set<uint32_t> chunks;  // staged
     std::optional<uint32_t> count;  // known from the last chunk
+    std::vector<op_range> heads{};  // from chunk 0, verified
   };
 
   std::vector<envelope> fail(error_code c, std::string msg);
@@ -218,6 +244,13 @@ private:
   std::vector<envelope> on_hello(const hello& m);
   std::vector<envelope> on_welcome(const welcome& m);
   std::vector<envelope> on_auth(const auth& m);
+  /// Why the signed range `r` does not authenticate `ops` (its operations in
+  /// the batch, in seq order, with their bytes) given what the store holds
+  /// through `have`; empty: it does.
+  std::string range_problem(const op_range& r,
+                            const std::vector<std::pair<operation, const std::string*>>& ops, uint64_t have) const;
+  /// Why a snapshot head does not check (empty: it does).
+  std::string head_problem(const op_range& h) const;
   /// Why `key` does not prove node `claimed` (empty: it does).
   std::string key_problem(const std::string& key, const std::string& challenge, const node_id& claimed) const;
   /// A different peer than before: what the previous one acknowledged says

@@ -112,6 +112,20 @@ status validate(const operation& op, const limits& lim) {
   if (total > lim.max_record)
     return {errc::too_large, "operation is " + std::to_string(total) + " bytes, over the maximum of " +
                                std::to_string(lim.max_record)};
+  if (op.k == operation::kind::sealed) {
+    // Opaque here (core/sealed_op.hpp checks the inside): the outer part
+    // carries no record and no fields; the box is at least the AEAD's
+    // 33-byte overhead and at most a record's worth more.
+    if (!op.record.is_zero() || !op.fields.empty() || !op.observed.empty() || !op.index_field.empty())
+      return {errc::invalid_argument, "sealed operation carries clear fields besides dot, timestamp and collection"};
+    if (op.sealed_box.size() < 33)
+      return {errc::invalid_argument, "sealed operation's box is " + std::to_string(op.sealed_box.size()) +
+                                        " bytes, shorter than the 33-byte overhead"};
+    if (op.sealed_box.size() > lim.max_record + 1024)
+      return {errc::too_large, "sealed operation is " + std::to_string(op.sealed_box.size()) +
+                                 " bytes, over the maximum of " + std::to_string(lim.max_record + 1024)};
+    return {};
+  }
   if ((op.k == operation::kind::create_index || op.k == operation::kind::drop_index))
     return check_name(op.index_field, lim.max_field_name, "field");
   return {};

@@ -119,6 +119,7 @@ ojson operation_json(const operation& op) {
     case operation::kind::remove_record: o["record"] = op.record.to_hex(); break;
     case operation::kind::create_index:
     case operation::kind::drop_index: o["field"] = op.index_field; break;
+    case operation::kind::sealed: o["sealed_bytes"] = op.sealed_box.size(); break;
   }
   return o;
 }
@@ -529,6 +530,8 @@ int cmd_status(const global_options& g, const status_args& a) {
         idx.push_back(ojson{{"collection", c}, {"field", f}});
       d["indexes"] = std::move(idx);
       d["durability"] = i.durability;
+      d["refused_batches"] = i.refused_batches;
+      d["equivocations"] = i.equivocations;
       dbs.push_back(std::move(d));
     }
     out["databases"] = std::move(dbs);
@@ -550,6 +553,8 @@ int cmd_status(const global_options& g, const status_args& a) {
               << "  operations   " << i.operations << '\n'
               << "  records      " << i.records << '\n'
               << "  conflicts    " << i.conflicts << '\n'
+              << "  refused      " << i.refused_batches << " batches failed authentication, "
+              << i.equivocations << " equivocations\n"
               << "  collections  ";
     for (size_t k = 0; k < i.collections.size(); ++k)
       std::cout << (k ? ", " : "") << i.collections[k];
@@ -632,10 +637,12 @@ int cmd_id(const global_options& g, const status_args& a) {
     nlohmann::ordered_json o;
     o["node"] = ident->id.to_hex();
     o["public_key"] = key;
+    o["member_key"] = member_key_of(*ident).to_string();
     o["created"] = ident->fresh;
     print_json_line(o.dump());
   } else {
-    std::cout << "node " << ident->id.to_hex() << "\npublic key " << key << " (Ed25519)\n";
+    std::cout << "node " << ident->id.to_hex() << "\npublic key " << key << " (Ed25519)\nmember key "
+              << member_key_of(*ident).to_string() << " (Ed25519 + X25519: give it to be invited)\n";
     if (ident->fresh)
       std::cout << "(a new identity" << (ident->reason.empty() ? "" : ": " + ident->reason) << ")\n";
   }

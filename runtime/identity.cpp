@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -70,10 +71,83 @@ result<identity> create(const std::filesystem::path& key_path) {
   return id;
 }
 
+// exchange.key: "blazedb-x25519-v1 " || 64 hex digits of the raw private key || "\n".
+constexpr std::string_view exchange_header = "blazedb-x25519-v1 ";
+
+std::string exchange_text(const crypto::x25519_key& key) {
+  static const char* digits = "0123456789abcdef";
+  auto raw = key.raw();
+  std::string out(exchange_header);
+  for (size_t i = 0; i < raw.size(); ++i) {
+    out.push_back(digits[raw.data()[i] >> 4]);
+    out.push_back(digits[raw.data()[i] & 15]);
+  }
+  out.push_back('\n');
+  return out;
+}
+
+result<crypto::x25519_key> parse_exchange(const std::filesystem::path& p, std::string text) {
+  auto fail = [&] {
+    return status{errc::corrupt, p.string() + " is not a BlazeDB X25519 key file (expected \"" +
+                                   std::string(exchange_header) + "\" and 64 hex digits)"};
+  };
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
+  if (text.size() != exchange_header.size() + 64 || text.compare(0, exchange_header.size(), exchange_header) != 0)
+    return fail();
+  crypto::secret_bytes<32> raw;
+  for (size_t i = 0; i < 32; ++i) {
+    int v = 0;
+    for (size_t j = 0; j < 2; ++j) {
+      char c = text[exchange_header.size() + 2 * i + j];
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (d < 0)
+        return fail();
+      v = v * 16 + d;
+    }
+    raw.data()[i] = static_cast<uint8_t>(v);
+  }
+  std::fill(text.begin(), text.end(), '\0');
+  return crypto::x25519_key::from_raw(raw);
+}
+
+// Loads <dir>/exchange.key, or makes it when it does not exist.
+status load_or_create_exchange(const std::filesystem::path& path, identity& id) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    auto text = read_file(path);
+    if (!text)
+      return text.error();
+    auto key = parse_exchange(path, std::move(*text));
+    if (!key)
+      return key.error();
+    ::chmod(path.c_str(), 0600);
+    id.exchange = std::make_shared<const crypto::x25519_key>(std::move(*key));
+    return {};
+  }
+  auto key = crypto::x25519_key::generate();
+  if (!key)
+    return status{errc::io_error, "cannot generate an X25519 key: " + key.error().to_string()};
+  if (auto s = write_private(path, exchange_text(*key)); !s)
+    return s;
+  id.exchange = std::make_shared<const crypto::x25519_key>(std::move(*key));
+  return {};
+}
+
 } // namespace
+
+crypto::member_key member_key_of(const identity& id) {
+  crypto::member_key k;
+  if (id.key)
+    k.signing = id.key->public_key();
+  if (id.exchange)
+    k.exchange = id.exchange->public_key();
+  return k;
+}
 
 result<identity> load_or_create_identity(const std::filesystem::path& dir) {
   auto key_path = dir / "identity.key";
+  auto exchange_path = dir / "exchange.key";
   auto inst_path = dir / "instance";
   auto here = instance_text(dir);
   std::error_code ec;
@@ -89,18 +163,28 @@ result<identity> load_or_create_identity(const std::filesystem::path& dir) {
         return status{errc::corrupt, key_path.string() + " is not a PEM Ed25519 private key (" +
                                        key.error().to_string() + ")"};
       ::chmod(key_path.c_str(), 0600);
-      return from_key(std::move(*key));
+      auto id = from_key(std::move(*key));
+      if (auto s = load_or_create_exchange(exchange_path, id); !s)
+        return s;
+      return id;
     }
     reason = inst ? "the data directory was copied or moved (instance file names another host or path)"
                   : "the data directory has a key but no instance file";
     auto prev = key_path;
     prev += ".previous";
     std::filesystem::rename(key_path, prev, ec);
+    auto prev_exchange = exchange_path;
+    prev_exchange += ".previous";
+    if (std::filesystem::exists(exchange_path, ec))
+      std::filesystem::rename(exchange_path, prev_exchange, ec);
     spdlog::warn("{}: {}; taking a fresh node identity", dir.string(), reason);
   }
   auto id = create(key_path);
   if (!id)
     return id;
+  std::filesystem::remove(exchange_path, ec);  // a stray key without its identity is not reused
+  if (auto s = load_or_create_exchange(exchange_path, *id); !s)
+    return s;
   if (auto s = write_private(inst_path, here); !s)
     return s;
   id->reason = reason;

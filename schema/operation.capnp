@@ -15,8 +15,8 @@ struct Operation {
     delete @5 :List(CounterObservation);   # tombstone; counters it observed
     createIndex @6 :Text;        # field name
     dropIndex @7 :Text;          # field name
+    sealed @8 :Sealed;           # end-to-end encrypted (core/sealed_op.hpp)
   }
-  placeholder8 @8 :Void;         # MERGE: stands for the `sealed @8` union arm of another branch; drop this line then
   txn @9 :TxnTag;                # set when the operation belongs to a cross-database transaction
 }
 
@@ -31,6 +31,13 @@ struct TxnTag {
 struct TxnPart {
   database @0 :Text;
   ops @1 :UInt32;
+}
+
+# A sealed operation's payload: crypto::seal of the inner operation under the
+# database's content key (docs/security.md, "Sealed operations"). The outer
+# Operation keeps dot, timestamp and collection in clear; record is zero.
+struct Sealed {
+  box @0 :Data;
 }
 
 # One field mutation inside an upsert.

@@ -15,10 +15,24 @@ struct VersionEntry {
 # Per origin, a range of sequence numbers (after, through]: the sender vouches
 # that every operation of `origin` in the range that matches the receiver's
 # collection filter is in this batch.
+#
+# Signed operations (docs/protocol.md §5b): `link` and `signature` are the
+# origin's signed chain head at seq `through` (one Ed25519 signature vouches
+# for every operation of the origin up to there), `originKey` the origin's
+# Ed25519 key (its node id is the first 16 bytes of SHA-256 of the key). A
+# receiver verifies the range before applying any of it. `skipped` holds,
+# 32 bytes each in seq order, the SHA-256 of every operation of the range
+# the batch leaves out (it does not match the receiver's collections), so
+# the receiver can still recompute the chain. In a Snapshot's `heads`,
+# `after` is unused and `through` is the head's seq.
 struct OpRange {
   origin @0 :V.Id128;
   after @1 :UInt64;
   through @2 :UInt64;
+  link @3 :Data;        # 32 bytes: the chain link at `through`
+  signature @4 :Data;   # 64 bytes: Ed25519 over the head (docs/security.md §1)
+  originKey @5 :Data;   # 32 bytes
+  skipped @6 :Data;     # 32 bytes per operation left out
 }
 
 struct Envelope {
@@ -139,6 +153,7 @@ struct Snapshot {
     entries @5 :List(SnapshotEntry);
     compressed @6 :Compressed;           # zstd of an EntryList message
   }
+  heads @7 :List(OpRange);               # chunk 0 only: per origin, its signed head at versionVector's seq
 }
 
 struct SnapshotEntry {

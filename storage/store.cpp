@@ -1,6 +1,7 @@
 #include "storage/store.hpp"
 
 #include "core/keys.hpp"
+#include "core/crypto/wire.hpp"
 #include "core/replica.hpp"
 #include "core/transaction.hpp"
 #include "storage/rocksdb_options.hpp"
@@ -37,6 +38,10 @@ const std::string meta_partial = "partial";  // collections of a partial replica
 const std::string meta_base = "base/";     // ‖ origin (16 bytes) -> u64: compaction point
 const std::string meta_peer = "peer/";     // ‖ node id (16 bytes) -> vector the peer acknowledged
 const std::string meta_hold = "hold/";     // ‖ txn (16 bytes) ‖ origin (16) ‖ seq (u64) -> a held operation
+const std::string meta_chain = "chain/";   // ‖ origin (16 bytes) -> u64 seq ‖ link (32): chain at the highest head
+const std::string meta_refused = "security/refused";             // u64: store::security()
+const std::string meta_equivocations = "security/equivocations";  // u64
+const std::string meta_head = "head/";     // ‖ origin (16 bytes) ‖ u64 seq -> link (32) [‖ signature (64) ‖ key (32)]
 const std::string meta_stage = "stage/";   // ‖ peer (16 bytes) ‖ 'p' -> the staged snapshot's point
                                            //                   ‖ 'r' ‖ record key -> staged state
                                            //                   ‖ 'i' ‖ index prefix -> staged declaration
@@ -127,6 +132,10 @@ std::optional<std::pair<std::string, record_id>> record_key_of(std::string_view 
 }
 
 std::string stage_prefix(const node_id& peer) { return meta_stage + id_bytes(peer); }
+
+std::string head_key(const node_id& origin, uint64_t seq) { return meta_head + id_bytes(origin) + u64_bytes(seq); }
+
+std::string link_bytes(const crypto::chain_link& l) { return std::string(crypto::as_view(l)); }
 
 // The first key after every key starting with `prefix`.
 std::string prefix_end(std::string prefix) {
@@ -400,6 +409,7 @@ struct store::pending {
   std::set<std::pair<std::string, std::string>> touched_indexes;
   std::set<std::pair<std::string, std::string>> built;  // indexes (re)built by this batch
   bool dirty = false;
+  std::map<node_id, crypto::chain_state> chains;  // chain states this batch moves
   // apply_one leaves the records it changed in the overlay only: commit()
   // writes each once (merge_snapshot writes its own as it goes).
   bool write_records = false;
@@ -552,7 +562,23 @@ status store::load_meta() {
       k = it->key();
       val = it->value();
     }
-    if (starts_with(k, meta_base)) {
+    if (starts_with(k, meta_head)) {
+      it->Seek(prefix_end(meta_head));  // one per commit: read when served
+      if (!it->Valid())
+        break;
+      k = it->key();
+      val = it->value();
+    }
+    if (starts_with(k, meta_chain)) {
+      if (k.size() != meta_chain.size() + 16 || val.size() != 40)
+        return {errc::corrupt, "corrupt chain state in " + dir_.string()};
+      crypto::chain_state cs;
+      cs.seq = keys::read_u64(val.data());
+      cs.link = crypto::wire::to_array<32>(std::string_view(val.data() + 8, 32));
+      chains_[id_at(k.data() + meta_chain.size())] = cs;
+    } else if ((k.ToStringView() == meta_refused || k.ToStringView() == meta_equivocations) && val.size() == 8) {
+      (k.ToStringView() == meta_refused ? refused_batches_ : equivocations_) = keys::read_u64(val.data());
+    } else if (starts_with(k, meta_base)) {
       if (k.size() != meta_base.size() + 16 || val.size() != 8)
         return {errc::corrupt, "corrupt compaction point in " + dir_.string()};
       base_.set(id_at(k.data() + meta_base.size()), keys::read_u64(val.data()));
@@ -758,6 +784,10 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
           return s;
       break;
     }
+    case operation::kind::sealed:
+      // Kept in the oplog and counted in the version vector (a relay stores
+      // and forwards it); a reader opens it before applying (core/sealed_op.hpp).
+      break;
   }
   p.clock = std::max(p.clock, op.counter);
   p.vv.set(op.id.origin, std::max(p.vv.get(op.id.origin), op.id.seq));
@@ -777,6 +807,8 @@ status store::commit(pending& p) {
       p.batch.Put(meta_, meta_vv + id_bytes(origin), u64_bytes(seq));
   for (auto& k : p.touched_indexes)
     p.batch.Put(meta_, meta_index + keys::index_prefix(k.first, k.second), index_state_bytes(p.indexes[k]));
+  for (auto& [origin, cs] : p.chains)
+    p.batch.Put(meta_, meta_chain + id_bytes(origin), u64_bytes(cs.seq) + link_bytes(cs.link));
   rocksdb::WriteOptions wo;
   wo.sync = mode() == durability::sync;
   auto st = db_->Write(wo, &p.batch);
@@ -786,7 +818,21 @@ status store::commit(pending& p) {
   vv_ = p.vv;
   clock_ = p.clock;
   indexes_ = p.indexes;
+  for (auto& [origin, cs] : p.chains)
+    chains_[origin] = cs;
   return {};
+}
+
+void store::put_head(pending& p, const signed_head& h) {
+  std::string v = h.link;
+  if (!h.signature.empty())
+    v += h.signature + h.key;
+  p.batch.Put(meta_, head_key(h.origin, h.seq), v);
+  crypto::chain_state cs;
+  cs.seq = h.seq;
+  cs.link = crypto::wire::to_array<32>(h.link);
+  p.chains[h.origin] = cs;
+  p.dirty = true;
 }
 
 std::vector<result<operation>> store::write_local(std::span<const write> writes, uint64_t now_ms,
@@ -799,6 +845,15 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
     p.indexes = indexes_;
   }
   hybrid_clock clk(self_, p.clock);
+  // This node's chain continues from its stored state (genesis before the
+  // first operation); every commit ends at a head.
+  crypto::chain_state own;
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    auto c = chains_.find(self_);
+    own = c != chains_.end() ? c->second : crypto::chain_start(opts_.database_id, self_);
+  }
+  const crypto::chain_state own_before = own;
   std::vector<result<operation>> out;
   out.reserve(writes.size());
   size_t first_change = changes ? changes->size() : 0;
@@ -834,7 +889,12 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
         continue;
       }
     }
-    if (auto s = apply_one(p, *op, changes, &*cur); !s) {
+    std::string bytes = encode(*op);
+    if (own.seq + 1 == id.seq) {  // else the chain already lags (never: local seqs follow the chain)
+      own.link = crypto::chain_next(own.link, self_, id.seq, crypto::op_hash(bytes));
+      own.seq = id.seq;
+    }
+    if (auto s = apply_one(p, *op, changes, &*cur, &bytes); !s) {
       // A storage failure mid-batch: nothing of the batch is committed.
       for (auto& r : out)
         if (r)
@@ -848,6 +908,8 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
     }
     out.emplace_back(std::move(*op));
   }
+  if (own.seq != own_before.seq && own.seq == p.vv.get(self_))
+    put_head(p, signed_head{self_, own.seq, link_bytes(own.link)});
   if (auto s = commit(p); !s) {
     for (auto& r : out)
       if (r)
@@ -890,6 +952,18 @@ apply_report store::apply_remote(std::vector<operation> ops, std::vector<std::st
 
 apply_report store::apply_sorted(std::vector<operation>& ops, const std::vector<std::string>* encoded,
                                  uint64_t now_ms, std::vector<change>* changes, const coverage_set* cov) {
+  apply_report rep = apply_batch(ops, encoded, now_ms, changes, cov);
+  uint64_t equivocating = 0;
+  for (auto& [d, why] : rep.refused)
+    equivocating += why.code == errc::equivocation;
+  if (equivocating > 0) {
+    db_->Put(rocksdb::WriteOptions(), meta_, meta_equivocations, u64_bytes(equivocations_ += equivocating));
+  }
+  return rep;
+}
+
+apply_report store::apply_batch(std::vector<operation>& ops, const std::vector<std::string>* encoded,
+                                uint64_t now_ms, std::vector<change>* changes, const coverage_set* cov) {
   apply_report rep;
   pending p(ops.size());
   // Remote transactions become visible when complete — on a full replica. A
@@ -996,6 +1070,20 @@ apply_report store::apply_sorted(std::vector<operation>& ops, const std::vector<
         v += (v.empty() ? "" : "\n") + c;
       p.batch.Put(meta_, meta_partial, v);
     }
+    // Verified heads whose operations are now all held become chain states.
+    for (auto& h : cov->heads) {
+      if (h.link.size() != 32 || h.seq > p.vv.get(h.origin))
+        continue;
+      auto cur = p.chains.find(h.origin);
+      uint64_t at = cur != p.chains.end() ? cur->second.seq : 0;
+      if (cur == p.chains.end()) {
+        std::lock_guard<std::mutex> guard(meta_mutex_);
+        auto c = chains_.find(h.origin);
+        at = c != chains_.end() ? c->second.seq : 0;
+      }
+      if (h.seq > at || h.seq == 0)
+        put_head(p, h);
+    }
   }
   if (auto s = commit(p); !s) {
     rep.refused.emplace_back(dot{}, s);
@@ -1061,6 +1149,9 @@ result<compact_report> store::compact(const version_vector& upto) {
     if (!it->status().ok())
       return io(it->status(), "cannot scan the oplog");
     batch.Put(meta_, meta_base + id_bytes(o), u64_bytes(b));
+    // Heads below the base serve no range any more (a peer that far behind
+    // gets a snapshot, which carries the heads at its point).
+    batch.DeleteRange(meta_, head_key(o, 0), head_key(o, b));
     rep.base_after.set(o, b);
   }
   if (rep.base_after == rep.base_before)
@@ -1159,7 +1250,7 @@ status store::stage_snapshot(const node_id& peer, const version_vector& point,
 
 result<snapshot_report> store::merge_snapshot(const node_id& peer, const version_vector& point, uint64_t now_ms,
                                               const std::vector<std::string>& collections,
-                                              std::vector<change>* changes) {
+                                              std::vector<change>* changes, const std::vector<signed_head>& heads) {
   snapshot_report rep;
   auto prefix = stage_prefix(peer);
   std::string v;
@@ -1249,9 +1340,15 @@ result<snapshot_report> store::merge_snapshot(const node_id& peer, const version
     if (seq <= before.get(o))
       continue;
     p.vv.set(o, seq);
+    // The chain continues from the snapshot's head for this origin (none
+    // in the unauthenticated test mode: the origin then has no chain here).
+    for (auto& h : heads)
+      if (h.origin == o && h.seq == seq && h.link.size() == 32)
+        put_head(p, h);
     if (seq > new_base.get(o)) {
       new_base.set(o, seq);
       p.batch.Put(meta_, meta_base + id_bytes(o), u64_bytes(seq));
+      p.batch.DeleteRange(meta_, head_key(o, 0), head_key(o, seq));
       std::unique_ptr<rocksdb::Iterator> ot(db_->NewIterator(rocksdb::ReadOptions(), oplog_));
       for (ot->Seek(keys::oplog({o, 1})); ot->Valid(); ot->Next()) {
         auto d = keys::oplog_dot(ot->key().ToStringView());
@@ -1578,6 +1675,116 @@ result<std::vector<logged_op>> store::oplog_after(const version_vector& after, s
   return out;
 }
 
+result<std::vector<logged_op>> store::oplog_range(const node_id& origin, uint64_t after, uint64_t through) const {
+  std::vector<logged_op> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), oplog_));
+  for (it->Seek(keys::oplog({origin, after + 1})); it->Valid(); it->Next()) {
+    if (it->key().size() != 24)
+      return status{errc::corrupt, "bad oplog key"};
+    auto d = keys::oplog_dot(it->key().ToStringView());
+    if (d.origin != origin || d.seq > through)
+      break;
+    out.push_back({d, it->value().ToString()});
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot scan the oplog");
+  return out;
+}
+
+std::optional<crypto::chain_state> store::chain(const node_id& origin) const {
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  uint64_t held = vv_.get(origin);
+  auto c = chains_.find(origin);
+  if (c == chains_.end())
+    return held == 0 ? std::optional(crypto::chain_start(opts_.database_id, origin)) : std::nullopt;
+  if (c->second.seq != held)
+    return std::nullopt;
+  return c->second;
+}
+
+signed_head store::sign_own(uint64_t seq, std::string link) const {
+  signed_head h{self_, seq, std::move(link)};
+  if (!opts_.signer)
+    return h;
+  std::lock_guard<std::mutex> guard(sign_mutex_);
+  auto cached = own_signatures_.find(seq);
+  if (cached != own_signatures_.end()) {
+    h.signature = cached->second;
+  } else {
+    auto sig = opts_.signer->sign(
+      crypto::head_message(opts_.database_id, self_, seq, crypto::wire::to_array<32>(h.link)));
+    if (!sig)
+      return h;  // OpenSSL failed: served unsigned, which a peer refuses with a clear error
+    h.signature = std::string(sig->view());
+    own_signatures_[seq] = h.signature;
+    while (own_signatures_.size() > 256)
+      own_signatures_.erase(own_signatures_.begin());
+  }
+  h.key = std::string(opts_.signer->public_key().view());
+  return h;
+}
+
+namespace {
+// A head from its meta entry (nullopt: malformed).
+std::optional<signed_head> head_of(const node_id& origin, uint64_t seq, std::string_view v) {
+  if (v.size() != 32 && v.size() != 32 + 64 + 32)
+    return std::nullopt;
+  signed_head h{origin, seq, std::string(v.substr(0, 32))};
+  if (v.size() > 32) {
+    h.signature = std::string(v.substr(32, 64));
+    h.key = std::string(v.substr(96, 32));
+  }
+  return h;
+}
+} // namespace
+
+result<std::optional<signed_head>> store::head_at(const node_id& origin, uint64_t seq) const {
+  std::string v;
+  auto st = db_->Get(rocksdb::ReadOptions(), meta_, head_key(origin, seq), &v);
+  if (st.IsNotFound())
+    return std::optional<signed_head>();
+  if (!st.ok())
+    return io(st, "cannot read a chain head");
+  auto h = head_of(origin, seq, v);
+  if (!h)
+    return status{errc::corrupt, "corrupt chain head in " + dir_.string()};
+  if (origin == self_)
+    return std::optional(sign_own(seq, std::move(h->link)));
+  return h;
+}
+
+result<std::optional<signed_head>> store::head_near(const node_id& origin, uint64_t after,
+                                                    uint64_t through) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  const std::string prefix = meta_head + id_bytes(origin);
+  auto at_it = [&]() -> std::optional<uint64_t> {
+    if (!it->Valid() || !starts_with(it->key(), prefix) || it->key().size() != prefix.size() + 8)
+      return std::nullopt;
+    return keys::read_u64(it->key().data() + prefix.size());
+  };
+  std::optional<uint64_t> seq;
+  it->SeekForPrev(head_key(origin, through));
+  if (auto s = at_it(); s && *s > after)
+    seq = s;
+  if (!seq) {
+    it->Seek(head_key(origin, through + 1));
+    seq = at_it();
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot read chain heads");
+  if (!seq)
+    return std::optional<signed_head>();
+  return head_at(origin, *seq);
+}
+
+void store::count_refused_batch() {
+  // Outside any batch (the sync session's verdict comes from a link's
+  // thread): a counter of its own, a lost increment under a race only.
+  db_->Put(rocksdb::WriteOptions(), meta_, meta_refused, u64_bytes(++refused_batches_));
+}
+
+security_counts store::security() const { return {refused_batches_.load(), equivocations_.load()}; }
+
 std::vector<std::string> store::partial() const {
   std::lock_guard<std::mutex> guard(meta_mutex_);
   return partial_;
@@ -1795,6 +2002,15 @@ result<bool> store::commit_txn(const id128& txn, std::vector<change>* changes) {
     p.clock = clock_;
     p.indexes = indexes_;
   }
+  // This node's hash chain goes on through the transaction's operations,
+  // as write_local's do (they are local operations, committed now).
+  crypto::chain_state own;
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    auto c = chains_.find(self_);
+    own = c != chains_.end() ? c->second : crypto::chain_start(opts_.database_id, self_);
+  }
+  const crypto::chain_state own_before = own;
   size_t first_change = changes ? changes->size() : 0;
   for (auto& e : *encoded) {
     auto op = decode_operation(e, opts_.decoding);
@@ -1808,12 +2024,18 @@ result<bool> store::commit_txn(const id128& txn, std::vector<change>* changes) {
                                      std::to_string(op->id.seq) + " but the next is " +
                                      std::to_string(p.vv.get(self_) + 1)};
     }
+    if (own.seq + 1 == op->id.seq) {
+      own.link = crypto::chain_next(own.link, self_, op->id.seq, crypto::op_hash(e));
+      own.seq = op->id.seq;
+    }
     if (auto s = apply_one(p, *op, changes, nullptr, &e); !s) {
       if (changes)
         changes->resize(first_change);
       return s;
     }
   }
+  if (own.seq != own_before.seq && own.seq == p.vv.get(self_))
+    put_head(p, signed_head{self_, own.seq, link_bytes(own.link)});
   p.batch.Delete(meta_, txn_key(txn));
   p.dirty = true;  // an empty transaction still drops its record
   if (auto s = commit(p); !s) {

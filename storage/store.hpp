@@ -9,6 +9,8 @@
 #pragma once
 
 #include "core/codec.hpp"
+#include "core/crypto/ed25519.hpp"
+#include "core/crypto/hash_chain.hpp"
 #include "core/index_state.hpp"
 #include "core/query.hpp"
 #include "core/record.hpp"
@@ -49,6 +51,30 @@ struct store_options {
   limits lim;
   uint64_t max_clock_skew_ms = 60'000;  // remote timestamps further ahead are refused
   decode_limits decoding;
+  /// The database's identity in its operation chains (docs/protocol.md §5b):
+  /// the name every replica knows it by. Chains and signed heads of one
+  /// database cannot be replayed into another.
+  std::string database_id{};
+  /// This node's key: signs heads of its own chain when they are served
+  /// (store::head_near). Null: own heads are served unsigned (tests).
+  std::shared_ptr<const crypto::signing_key> signer{};
+};
+
+/// An origin's chain head (docs/protocol.md §5b, core/crypto/hash_chain.hpp):
+/// with a signature, the origin vouches for its operations 1..seq of this
+/// database in exactly the order and bytes that give `link`.
+struct signed_head {
+  node_id origin;
+  uint64_t seq = 0;
+  std::string link{};       // 32 bytes
+  std::string signature{};  // 64 bytes; empty: not signed (a store without a signer)
+  std::string key{};        // the origin's Ed25519 public key, 32 bytes (with a signature)
+};
+
+/// Inputs a replica refused for failing authentication (counted in `status`).
+struct security_counts {
+  uint64_t refused_batches = 0;  // signed ranges or snapshots whose chain or signature did not check
+  uint64_t equivocations = 0;    // operations that differ from the one held under their dot
 };
 
 /// A change to one record, as the change feed reports it.
@@ -78,6 +104,10 @@ struct coverage {
 struct coverage_set {
   std::vector<std::string> collections;
   std::vector<coverage> ranges;
+  /// Heads the sync session verified for this batch: each is stored with the
+  /// operations it covers (and becomes the origin's chain state) once the
+  /// store holds its origin's operations through its seq.
+  std::vector<signed_head> heads{};
 };
 
 /// One operation as the oplog stores it (encode(operation)).
@@ -183,9 +213,12 @@ public:
   /// filter: non-empty makes the store partial, as coverage does. States
   /// timestamped more than max_clock_skew_ms ahead of `now_ms` refuse the
   /// whole snapshot (clock_skew), as for operations.
+  /// `heads`: the snapshot's verified heads at `point`; for every origin the
+  /// snapshot raises, its head becomes the chain state.
   result<snapshot_report> merge_snapshot(const node_id& peer, const version_vector& point, uint64_t now_ms,
                                          const std::vector<std::string>& collections = {},
-                                         std::vector<change>* changes = nullptr);
+                                         std::vector<change>* changes = nullptr,
+                                         const std::vector<signed_head>& heads = {});
 
   /// A consistent read point of the records, index declarations and version
   /// vector (a RocksDB snapshot), for sending a snapshot. Read it with
@@ -251,6 +284,27 @@ public:
   /// (an origin with after < base has operations missing from the result).
   result<std::vector<logged_op>> oplog_after(const version_vector& after, size_t max_bytes,
                                              version_vector* base = nullptr) const;
+  /// Encoded operations of `origin` with seq in (after, through], in order.
+  result<std::vector<logged_op>> oplog_range(const node_id& origin, uint64_t after, uint64_t through) const;
+
+  // ---- operation chains (docs/protocol.md §5b) ------------------------------
+
+  /// The chain state of `origin` at versions()[origin]: what the next signed
+  /// range of that origin must continue. nullopt when the store holds
+  /// operations of `origin` it has no chain position for (received unsigned,
+  /// in the unauthenticated test mode).
+  std::optional<crypto::chain_state> chain(const node_id& origin) const;
+  /// The head of `origin` with the largest seq in (after, through], or else
+  /// the one with the smallest seq above `through`; nullopt when none. Own
+  /// heads (every local commit ends at one) are signed with the signer.
+  result<std::optional<signed_head>> head_near(const node_id& origin, uint64_t after, uint64_t through) const;
+  /// The head of `origin` at exactly `seq` (nullopt when none).
+  result<std::optional<signed_head>> head_at(const node_id& origin, uint64_t seq) const;
+  /// Counts an input refused by authentication (the sync session's verdict).
+  /// Persisted, like the equivocations apply_remote refuses.
+  void count_refused_batch();
+  security_counts security() const;
+
   /// Encoded operation bytes for one dot (nullopt when absent).
   result<std::optional<std::string>> operation_bytes(const dot& d) const;
   result<std::vector<conflict>> conflicts() const;
@@ -290,9 +344,13 @@ private:
   status load_meta();
   // `known`: the record's state already loaded for this batch (moved from).
   // `encoded`: the operation's encoding, when the caller has it.
+  signed_head sign_own(uint64_t seq, std::string link) const;
+  void put_head(pending& p, const signed_head& h);
   status apply_one(pending& p, const operation& op, std::vector<change>* changes,
                    std::optional<record_state>* known = nullptr, const std::string* encoded = nullptr);
   // apply_remote of operations sorted by dot (with their encodings, or null).
+  apply_report apply_batch(std::vector<operation>& ops, const std::vector<std::string>* encoded, uint64_t now_ms,
+                           std::vector<change>* changes, const coverage_set* cov);
   apply_report apply_sorted(std::vector<operation>& ops, const std::vector<std::string>* encoded, uint64_t now_ms,
                             std::vector<change>* changes, const coverage_set* cov);
   result<std::optional<record_state>> load(pending* p, const std::string& collection,
@@ -331,6 +389,14 @@ private:
   std::vector<std::string> partial_;
   version_vector base_;
   std::map<node_id, version_vector> peers_;
+  std::map<node_id, crypto::chain_state> chains_;  // per origin: the chain at its highest head held
+
+  // Own heads signed recently (seq -> signature), so many links serving the
+  // same commit sign it once.
+  mutable std::mutex sign_mutex_;
+  mutable std::map<uint64_t, std::string> own_signatures_;
+  std::atomic<uint64_t> refused_batches_{0};
+  std::atomic<uint64_t> equivocations_{0};
 
   // Open snapshot read points, released at the latest when the store closes.
   struct read_points;

@@ -113,12 +113,12 @@ status chain_error::to_status() const {
   return {order ? errc::out_of_order : errc::corrupt, message};
 }
 
-chain_verdict verify_batch(const ed25519_public_key& key, std::string_view database_id, const node_id& origin,
-                           const chain_state& prev, uint64_t first_seq, std::span<const std::string_view> ops,
-                           const chain_head& head) {
-  if (ops.empty())
+chain_verdict verify_hashes(const ed25519_public_key& key, std::string_view database_id, const node_id& origin,
+                            const chain_state& prev, uint64_t first_seq, std::span<const digest> op_hashes,
+                            const chain_head& head) {
+  if (op_hashes.empty())
     return fail(chain_fault::empty_batch, first_seq, origin, "a batch must carry at least one operation");
-  if (node_id_of(key) != origin)
+  if (!key_owns_origin(key, database_id, origin))
     return fail(chain_fault::origin_mismatch, first_seq, origin,
                 "the key given is node " + node_id_of(key).to_hex() + "'s; only the origin's key signs its dots");
   if (first_seq <= prev.seq)
@@ -129,7 +129,7 @@ chain_verdict verify_batch(const ed25519_public_key& key, std::string_view datab
     return fail(chain_fault::seq_gap, prev.seq + 1, origin,
                 "the batch starts at seq " + std::to_string(first_seq) + " but seq " + std::to_string(prev.seq + 1) +
                   " is the next to verify");
-  uint64_t last = first_seq + (ops.size() - 1);
+  uint64_t last = first_seq + (op_hashes.size() - 1);
   if (last < first_seq)  // seq overflow: no real chain gets there
     return fail(chain_fault::seq_gap, first_seq, origin, "seq overflows");
   if (head.seq > last)
@@ -152,8 +152,7 @@ chain_verdict verify_batch(const ed25519_public_key& key, std::string_view datab
   sha256_hasher h;
   chain_link link = prev.link;
   uint64_t seq = first_seq;
-  for (auto op : ops) {
-    digest oh = h.reset().update(op).finish();
+  for (auto& oh : op_hashes) {
     link = next_link(h, link, o, seq, oh);
     ++seq;
   }
@@ -162,6 +161,37 @@ chain_verdict verify_batch(const ed25519_public_key& key, std::string_view datab
                 range(first_seq, head.seq) + " do not chain from the verified link at seq " + std::to_string(prev.seq) +
                   " to the signed link (an operation was altered, reordered or replaced)");
   return chain_state{head.seq, head.link};
+}
+
+chain_verdict verify_batch(const ed25519_public_key& key, std::string_view database_id, const node_id& origin,
+                           const chain_state& prev, uint64_t first_seq, std::span<const std::string_view> ops,
+                           const chain_head& head) {
+  std::vector<digest> hashes;
+  hashes.reserve(ops.size());
+  sha256_hasher h;
+  for (auto op : ops)
+    hashes.push_back(h.reset().update(op).finish());
+  return verify_hashes(key, database_id, origin, prev, first_seq, hashes, head);
+}
+
+node_id replica_of(const node_id& node, std::string_view database_id) {
+  std::string input = "blazedb-replica:";
+  unsigned char id[16];
+  node.to_bytes(id);
+  input.append(reinterpret_cast<const char*>(id), 16);
+  input += database_id;
+  auto d = sha256(input);
+  return id128::from_bytes(d.data());
+}
+
+bool key_owns_origin(const ed25519_public_key& key, std::string_view database_id, const node_id& origin) {
+  auto node = node_id_of(key);
+  return node == origin || replica_of(node, database_id) == origin;
+}
+
+bool verify_head(const ed25519_public_key& key, std::string_view database_id, const node_id& origin,
+                 const chain_head& head) {
+  return key_owns_origin(key, database_id, origin) && verify(key, head_message(database_id, origin, head.seq, head.link), head.sig);
 }
 
 chain_verdict verify_batch(const ed25519_public_key& key, std::string_view database_id, const node_id& origin,

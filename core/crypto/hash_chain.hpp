@@ -39,8 +39,9 @@
 //
 // `verify_batch` checks, in this order, and refuses the whole batch on the
 // first failure (the error names the seq and the reason, `chain_fault`):
-// - origin_mismatch: the key is not the origin's (node_id_of(key) != origin),
-//   so a key cannot sign for another node's dots;
+// - origin_mismatch: the key is not the origin's (key_owns_origin: the
+//   origin is neither the key's node id nor that node's replica of the
+//   database), so a key cannot sign for another node's dots;
 // - replay: first_seq <= the verified seq: these dots were already verified
 //   (a replayed batch has no second effect; see equivocation below for one
 //   that differs);
@@ -94,6 +95,15 @@ struct chain_state {
   chain_link link{};
   bool operator==(const chain_state&) const = default;
 };
+
+/// The origin under which node `node` writes database `database_id`: the
+/// first 16 bytes of SHA-256("blazedb-replica:" ‖ node id ‖ name). Each
+/// database replica is its own origin (actors/registry_actor.hpp).
+node_id replica_of(const node_id& node, std::string_view database_id);
+
+/// Whether `key` may sign `origin`'s chain of `database_id`: `origin` is the
+/// key's node id or that node's replica of the database (replica_of).
+bool key_owns_origin(const ed25519_public_key& key, std::string_view database_id, const node_id& origin);
 
 /// link_0 for (database, origin).
 chain_link chain_genesis(std::string_view database_id, const node_id& origin);
@@ -183,6 +193,19 @@ chain_verdict verify_batch(const ed25519_public_key& key, std::string_view datab
 chain_verdict verify_batch(const ed25519_public_key& key, std::string_view database_id, const node_id& origin,
                            const chain_state& prev, uint64_t first_seq, std::span<const std::string> ops,
                            const chain_head& head);
+
+/// As verify_batch, given each operation's op_hash instead of its bytes:
+/// what a receiver uses when a sender left out operations of collections the
+/// receiver does not sync (it sends their hashes; docs/protocol.md §5b).
+chain_verdict verify_hashes(const ed25519_public_key& key, std::string_view database_id, const node_id& origin,
+                            const chain_state& prev, uint64_t first_seq, std::span<const digest> op_hashes,
+                            const chain_head& head);
+
+/// Whether `head` is `origin`'s signature (by `key`, whose node id must be
+/// `origin`) of its chain at head.seq in `database_id`. What a snapshot's
+/// receiver checks: it adopts {head.seq, head.link} as its chain state.
+bool verify_head(const ed25519_public_key& key, std::string_view database_id, const node_id& origin,
+                 const chain_head& head);
 
 /// Two different operations under one dot: the evidence is both byte strings.
 struct equivocation_evidence {

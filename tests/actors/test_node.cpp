@@ -106,10 +106,34 @@ BOOST_AUTO_TEST_CASE(node_identity_is_stable_private_and_not_copied) {
   struct stat sb {};
   BOOST_REQUIRE(::stat((dir / "identity.key").c_str(), &sb) == 0);
   BOOST_TEST((sb.st_mode & 0777) == 0600u);
+  // the X25519 key-agreement key lives next to it, 0600 as well
+  BOOST_REQUIRE(::stat((dir / "exchange.key").c_str(), &sb) == 0);
+  BOOST_TEST((sb.st_mode & 0777) == 0600u);
+  std::string member;
   {
     auto n = open_node(dir);
     BOOST_TEST(n->id() == first);
     BOOST_TEST(!n->ident().fresh);
+    BOOST_REQUIRE(n->ident().exchange != nullptr);
+    member = member_key_of(n->ident()).to_string();
+    auto parsed = crypto::member_key::parse(member);
+    BOOST_REQUIRE(parsed.ok());
+    BOOST_TEST(parsed->id() == first);
+  }
+  {
+    // stable across restarts; a directory without exchange.key (made before
+    // member keys) gets one and keeps its identity
+    auto n = open_node(dir);
+    BOOST_TEST(member_key_of(n->ident()).to_string() == member);
+  }
+  std::filesystem::remove(dir / "exchange.key");
+  {
+    auto n = open_node(dir);
+    BOOST_TEST(n->id() == first);
+    BOOST_TEST(!n->ident().fresh);
+    BOOST_TEST(member_key_of(n->ident()).to_string() != member);
+    member = member_key_of(n->ident()).to_string();
+    BOOST_TEST(std::filesystem::exists(dir / "exchange.key"));
   }
   // a copy of the (closed) data directory elsewhere takes a fresh identity
   auto copy = tmp / "copy";
@@ -120,6 +144,11 @@ BOOST_AUTO_TEST_CASE(node_identity_is_stable_private_and_not_copied) {
     BOOST_TEST(n->ident().fresh);
     BOOST_TEST(!n->ident().reason.empty());
     BOOST_TEST(std::filesystem::exists(copy / "identity.key.previous"));
+    BOOST_TEST(std::filesystem::exists(copy / "exchange.key.previous"));
+    BOOST_TEST(member_key_of(n->ident()).to_string() != member);  // both keys replaced
+    struct stat xb {};
+    BOOST_REQUIRE(::stat((copy / "exchange.key").c_str(), &xb) == 0);
+    BOOST_TEST((xb.st_mode & 0777) == 0600u);
     struct stat cb {};
     BOOST_REQUIRE(::stat((copy / "identity.key").c_str(), &cb) == 0);
     BOOST_TEST((cb.st_mode & 0777) == 0600u);

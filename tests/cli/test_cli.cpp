@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/crypto/ed25519.hpp"
+#include "core/crypto/member_key.hpp"
 #include "runtime/node.hpp"
 
 #include <nlohmann/json.hpp>
@@ -190,10 +191,18 @@ BOOST_AUTO_TEST_CASE(id_prints_the_node_key) {
   auto pk = blaze::crypto::ed25519_public_key::from_bytes(raw);
   BOOST_REQUIRE(pk.has_value());
   BOOST_TEST(blaze::crypto::node_id_of(*pk).to_hex() == node);
+  // the member key carries the same Ed25519 key (and the X25519 one)
+  auto member = first[0].at("member_key").get<std::string>();
+  auto mk = blaze::crypto::member_key::parse(member);
+  BOOST_REQUIRE(mk.ok());
+  BOOST_TEST((mk->signing == *pk));
+  BOOST_TEST(mk->id().to_hex() == node);
   auto again = ok({"id", "--json"}).json_lines();
   BOOST_TEST(again[0].at("node").get<std::string>() == node);
   BOOST_TEST(again[0].at("created").get<bool>() == false);
   BOOST_TEST(contains(ok({"id"}).out, "public key " + key));
+  BOOST_TEST(contains(ok({"id"}).out, "member key " + member));
+  BOOST_TEST(again[0].at("member_key").get<std::string>() == member);
   struct stat st {};
   BOOST_REQUIRE(::stat((dir.path / "data" / "identity.key").c_str(), &st) == 0);
   BOOST_TEST((st.st_mode & 0777) == 0600);

@@ -164,6 +164,11 @@ int64_t check_all_or_nothing(const std::filesystem::path& dir) {
     auto prepared = (*st)->prepared_txns();
     BOOST_REQUIRE(prepared.ok());
     BOOST_TEST(prepared->empty(), name << " keeps a prepare record");
+    // the node's own operation chain covers every operation (transactions included)
+    auto own = (*st)->chain((*st)->self());
+    BOOST_TEST(own.has_value(), name << ": its own chain lags");
+    if (own)
+      BOOST_TEST(own->seq == (*st)->versions().get((*st)->self()));
   }
   return n_east;
 }

@@ -7,6 +7,8 @@
 #pragma once
 
 #include "core/codec.hpp"
+#include "core/crypto/hash_chain.hpp"
+#include "core/crypto/wire.hpp"
 #include "core/record.hpp"
 #include "core/replica.hpp"
 #include "core/sync_session.hpp"
@@ -33,6 +35,7 @@ public:
       case operation::kind::remove_record: blaze::apply(records_[{op.collection, op.record}], op); break;
       case operation::kind::create_index:
       case operation::kind::drop_index: indexes_[{op.collection, op.index_field}].apply(op); break;
+      case operation::kind::sealed: break;
     }
   }
   /// Joins a state held up to `theirs` into ours (held up to `mine`).
@@ -72,6 +75,18 @@ public:
 
   explicit mem_store(std::vector<std::string> filter = {}) : filter_(std::move(filter)) {}
 
+  /// Signed operations (docs/protocol.md §5b): this store keeps per-origin
+  /// chains of database `database` and signs `key`'s origin's heads when it
+  /// serves them. Without it every range is sent unsigned (the machine tests
+  /// without authentication).
+  void sign_as(std::shared_ptr<const crypto::signing_key> key, std::string database) {
+    key_ = std::move(key);
+    db_ = std::move(database);
+  }
+  void set_database(std::string database) { db_ = std::move(database); }
+  /// Inputs refused by the session for failing authentication.
+  uint64_t refused_inputs = 0;
+
   version_vector versions() const override {
     version_vector vv;
     for (auto& [o, m] : held_)
@@ -95,21 +110,44 @@ public:
         continue;  // nothing due, or compacted away (the session sends a snapshot first)
       uint64_t through = from;
       for (uint64_t s = from + 1; s <= last; ++s) {
-        auto& e = m.at(s);
         through = s;
-        if (matches(collections, e.collection)) {
-          c.ops.push_back(e.bytes);
-          bytes += e.bytes.size();
-          if (bytes >= max_bytes)
-            break;
-        }
+        if (matches(collections, m.at(s).collection) && (bytes += m.at(s).bytes.size()) >= max_bytes)
+          break;
       }
-      c.ranges.push_back({o, from, through});
+      sync::op_range range{o, from, through};
+      if (auto h = head_near(o, from, through, last)) {
+        range = *h;
+        range.after = from;
+      }
+      for (uint64_t s = from + 1; s <= range.through; ++s) {
+        auto& e = m.at(s);
+        if (matches(collections, e.collection))
+          c.ops.push_back(e.bytes);
+        else if (range.signed_head())
+          range.skipped += crypto::as_view(crypto::op_hash(e.bytes));
+      }
+      c.ranges.push_back(std::move(range));
       if (bytes >= max_bytes)
         break;
     }
     return c;
   }
+
+  std::optional<crypto::chain_state> chain(const node_id& o) const override {
+    uint64_t have = versions().get(o);
+    if (have == 0)
+      return crypto::chain_start(db_, o);
+    if (auto l = link_at(o, have))
+      return crypto::chain_state{have, *l};
+    return std::nullopt;
+  }
+
+  void verified(const sync::op_range& r) override {
+    heads_[r.origin][r.through] = r;
+    links_[r.origin][r.through] = crypto::wire::to_array<32>(r.link);
+  }
+
+  void refused_input() override { ++refused_inputs; }
 
   outcome apply(const operation& op, const std::string& encoded) override {
     (void)encoded;  // kept canonical: equivocation compares re-encodings
@@ -127,6 +165,7 @@ public:
     if (!validate(op, limits{}))
       return outcome::refused;
     r.apply(op);
+    extend_chain(op.id, bytes);
     m[op.id.seq] = {std::move(bytes), op.collection};
     ++applied;
     return outcome::applied;
@@ -141,6 +180,7 @@ public:
   public:
     const version_vector& versions() const override { return versions_; }
     std::vector<sync::index_decl> indexes() const override { return indexes_; }
+    std::vector<sync::op_range> heads() const override { return heads_; }
     part next(size_t max_bytes) override {
       part p;
       size_t bytes = 0;
@@ -157,6 +197,7 @@ public:
     version_vector versions_;
     std::vector<sync::index_decl> indexes_;
     std::vector<sync::snapshot_entry> entries_;
+    std::vector<sync::op_range> heads_;
     size_t pos_ = 0;
   };
 
@@ -164,6 +205,9 @@ public:
     ++snapshots_read;
     auto s = std::make_unique<source>();
     s->versions_ = versions();
+    for (auto& [o, seq] : s->versions_.entries())
+      if (auto h = head_near(o, seq - 1, seq, seq); h && h->through == seq)
+        s->heads_.push_back(*h);
     for (auto& [k, st] : r.indexes())
       if (matches(collections, k.first))
         s->indexes_.push_back({k.first, k.second, st.created, st.dropped});
@@ -189,7 +233,12 @@ public:
     return true;
   }
 
-  bool finish_snapshot(const node_id& peer, const version_vector& v) override {
+  bool finish_snapshot(const node_id& peer, const version_vector& v,
+                       const std::vector<sync::op_range>& heads) override {
+    for (auto& h : heads) {
+      heads_[h.origin][h.through] = h;
+      links_[h.origin][h.through] = crypto::wire::to_array<32>(h.link);
+    }
     auto it = staged_.find(peer);
     if (it == staged_.end() || !(it->second.versions == v))
       return false;
@@ -229,7 +278,9 @@ public:
   /// A local operation (the next seq of its origin).
   void commit(const operation& op) {
     r.apply(op);
-    held_[op.id.origin][op.id.seq] = {encode(op), op.collection};
+    auto bytes = encode(op);
+    extend_chain(op.id, bytes);
+    held_[op.id.origin][op.id.seq] = {std::move(bytes), op.collection};
   }
 
   /// Operations of `o` in the log.
@@ -284,6 +335,48 @@ private:
     return n;
   }
 
+  std::optional<crypto::chain_link> link_at(const node_id& o, uint64_t seq) const {
+    if (seq == 0)
+      return crypto::chain_genesis(db_, o);
+    auto i = links_.find(o);
+    if (i == links_.end())
+      return std::nullopt;
+    auto l = i->second.find(seq);
+    return l == i->second.end() ? std::nullopt : std::optional(l->second);
+  }
+  void extend_chain(const dot& d, const std::string& bytes) {
+    if (auto prev = link_at(d.origin, d.seq - 1))
+      links_[d.origin][d.seq] = crypto::chain_next(*prev, d.origin, d.seq, crypto::op_hash(bytes));
+  }
+  /// A signed head of `o` to end a range (after, through] at (held up to
+  /// `last`): own heads at `through`, others' the nearest held (at or below
+  /// `through`, else above). nullopt: send the range unsigned.
+  std::optional<sync::op_range> head_near(const node_id& o, uint64_t after, uint64_t through, uint64_t last) const {
+    if (key_ && crypto::key_owns_origin(key_->public_key(), db_, o)) {
+      auto l = link_at(o, through);
+      if (!l)
+        return std::nullopt;
+      auto sig = key_->sign(crypto::head_message(db_, o, through, *l));
+      if (!sig)
+        return std::nullopt;
+      return sync::op_range{o, after, through, std::string(crypto::as_view(*l)), std::string(sig->view()),
+                            std::string(key_->public_key().view())};
+    }
+    auto i = heads_.find(o);
+    if (i == heads_.end())
+      return std::nullopt;
+    auto up = i->second.upper_bound(through);
+    if (up != i->second.begin() && std::prev(up)->first > after)
+      return std::prev(up)->second;
+    if (up != i->second.end() && up->first <= last)
+      return up->second;
+    return std::nullopt;
+  }
+
+  std::shared_ptr<const crypto::signing_key> key_;
+  std::string db_ = "db";
+  std::map<node_id, std::map<uint64_t, crypto::chain_link>> links_;  // per origin and seq (where known)
+  std::map<node_id, std::map<uint64_t, sync::op_range>> heads_;      // others' signed heads held
   std::vector<std::string> filter_;
   std::map<node_id, std::map<uint64_t, entry>> held_;
   version_vector covered_;

@@ -11,6 +11,9 @@
 #include "core/sync_codec.hpp"
 #include "core/sync_session.hpp"
 #include "runtime/authenticator.hpp"
+#include "core/crypto/wire.hpp"
+
+#include <functional>
 
 using namespace blaze;
 using namespace blaze::sync;
@@ -77,6 +80,8 @@ void fill(mem_store& s, node_id origin, uint64_t n) {
 BOOST_AUTO_TEST_CASE(both_sides_prove_their_keys_before_anything_is_requested) {
   keyed ka, kb;
   mem_store sa, sb;
+  sa.sign_as(ka.key, "db");
+  sb.sign_as(kb.key, "db");
   fill(sa, ka.id(), 5);
   session a(sa, ka.opts(true)), b(sb, kb.opts(false));
   auto h = a.start();
@@ -224,6 +229,9 @@ BOOST_AUTO_TEST_CASE(a_peer_without_a_key_is_refused) {
 BOOST_AUTO_TEST_CASE(a_different_peer_after_reconnecting_gets_everything) {
   keyed ka, kb, kc;
   mem_store sa, sb, sc;
+  sa.sign_as(ka.key, "db");
+  sb.sign_as(kb.key, "db");
+  sc.sign_as(kc.key, "db");
   fill(sa, ka.id(), 7);
   session a(sa, ka.opts(true));
   auto sync_with = [&](session& peer) {
@@ -243,4 +251,238 @@ BOOST_AUTO_TEST_CASE(a_different_peer_after_reconnecting_gets_everything) {
   sync_with(c);
   BOOST_TEST(a.peer() == kc.id());
   BOOST_TEST(sc.versions().total() == 7u);
+}
+
+// ---- signed operations (docs/protocol.md §5b) --------------------------------
+
+namespace {
+
+/// Runs a and b (already started) until neither has anything to send;
+/// `tamper` may change every envelope from a to b on the way.
+void run(session& a, session& b, const std::function<void(envelope&)>& tamper = {}) {
+  std::vector<envelope> to_b = a.start(), to_a = b.start();
+  for (int i = 0; i < 200 && (!to_a.empty() || !to_b.empty()); ++i) {
+    std::vector<envelope> next_b, next_a;
+    for (auto& e : to_b) {
+      auto w = wire(e);
+      if (tamper)
+        tamper(w);
+      for (auto& r : b.on_message(w))
+        next_a.push_back(r);
+    }
+    for (auto& e : to_a)
+      for (auto& r : a.on_message(wire(e)))
+        next_b.push_back(r);
+    to_b = std::move(next_b);
+    to_a = std::move(next_a);
+  }
+}
+
+const error* error_in(const session& s) { return s.last_error().code == error_code::none ? nullptr : &s.last_error(); }
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(signed_operations_sync_and_verify) {
+  keyed ka, kb;
+  mem_store sa, sb;
+  sa.sign_as(ka.key, "db");
+  sb.sign_as(kb.key, "db");
+  fill(sa, ka.id(), 40);
+  session_options oa = ka.opts(true), ob = kb.opts(false);
+  oa.max_batch_bytes = ob.max_batch_bytes = 200;  // many batches: each range ends at a signed head
+  session a(sa, oa), b(sb, ob);
+  size_t signed_ranges = 0;
+  run(a, b, [&](envelope& e) {
+    if (auto* bt = std::get_if<op_batch>(&e.msg))
+      for (auto& r : bt->ranges) {
+        BOOST_TEST(r.signature.size() == 64u);
+        BOOST_TEST(r.origin_key == std::string(ka.key->public_key().view()));
+        ++signed_ranges;
+      }
+  });
+  BOOST_TEST(signed_ranges > 3u);
+  BOOST_TEST(!error_in(a));
+  BOOST_TEST(!error_in(b));
+  BOOST_TEST(sb.versions().total() == 40u);
+  BOOST_TEST(sb.r.digest() == sa.r.digest());
+  BOOST_TEST(sb.refused_inputs == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_operation_is_refused_and_nothing_of_its_batch_applies) {
+  keyed ka, kb;
+  // every byte of the second operation of the batch, one at a time
+  mem_store ref;
+  fill(ref, ka.id(), 3);
+  size_t len = ref.log_of(ka.id())[1].size();
+  size_t refused = 0;
+  for (size_t at = 0; at < len; ++at) {
+    mem_store sa, sb;
+    sa.sign_as(ka.key, "db");
+    sb.sign_as(kb.key, "db");
+    fill(sa, ka.id(), 3);
+    session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+    bool flipped = false;
+    run(a, b, [&](envelope& e) {
+      auto* bt = std::get_if<op_batch>(&e.msg);
+      if (!bt || flipped || bt->ops.size() < 2)
+        return;
+      bt->ops[1][at] = static_cast<char>(bt->ops[1][at] ^ 0x01);
+      flipped = true;
+    });
+    BOOST_REQUIRE(flipped);
+    // Either the flipped byte no longer decodes (corrupt) or it decodes to
+    // an operation the chain does not vouch for (refused): never applied.
+    BOOST_TEST(sb.versions().total() == 0u);
+    BOOST_TEST(sb.applied == 0u);
+    BOOST_REQUIRE(error_in(b));
+    BOOST_TEST((error_in(b)->code == error_code::refused || error_in(b)->code == error_code::corrupt));
+    if (error_in(b)->code == error_code::refused) {
+      BOOST_TEST(error_in(b)->message.find("do not authenticate") != std::string::npos, error_in(b)->message);
+      BOOST_TEST(sb.refused_inputs == 1u);
+      ++refused;
+    }
+  }
+  BOOST_TEST(refused > 0u);  // flips that still decode: the chain is what catches them
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_head_and_a_dropped_operation_are_refused) {
+  keyed ka, kb, kx;
+  auto attempt = [&](const std::function<void(op_batch&)>& forge, const std::string& why) {
+    mem_store sa, sb;
+    sa.sign_as(ka.key, "db");
+    sb.sign_as(kb.key, "db");
+    fill(sa, ka.id(), 4);
+    session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+    run(a, b, [&](envelope& e) {
+      if (auto* bt = std::get_if<op_batch>(&e.msg); bt && !bt->ops.empty())
+        forge(*bt);
+    });
+    BOOST_TEST(sb.versions().total() == 0u);
+    BOOST_REQUIRE(error_in(b));
+    BOOST_TEST(error_in(b)->message.find(why) != std::string::npos, error_in(b)->message);
+  };
+  // a signature bit flipped
+  attempt([](op_batch& bt) { bt.ranges[0].signature[5] ^= 0x20; }, "bad signature");
+  // the head re-signed by another key that claims the origin's dots
+  attempt(
+    [&](op_batch& bt) {
+      auto& r = bt.ranges[0];
+      r.origin_key = std::string(kx.key->public_key().view());
+      auto sig = kx.key->sign(crypto::head_message("db", r.origin, r.through, crypto::wire::to_array<32>(r.link)));
+      r.signature = std::string(sig->view());
+    },
+    "is not origin");
+  // an operation left out
+  attempt([](op_batch& bt) { bt.ops.pop_back(); }, "for 4 seqs");
+  // two operations swapped (the dots in the bytes stay theirs: the order is the chain's)
+  attempt(
+    [](op_batch& bt) {
+      bt.ranges[0].skipped = std::string(32, 'h');  // a made-up hash in place of an operation
+      bt.ops.pop_back();
+    },
+    "syncs every collection");
+  // unsigned
+  attempt(
+    [](op_batch& bt) {
+      bt.ranges[0].signature.clear();
+      bt.ranges[0].link.clear();
+      bt.ranges[0].origin_key.clear();
+    },
+    "carry no signed chain head");
+}
+
+BOOST_AUTO_TEST_CASE(a_replayed_batch_has_no_second_effect) {
+  keyed ka, kb;
+  mem_store sa, sb;
+  sa.sign_as(ka.key, "db");
+  sb.sign_as(kb.key, "db");
+  fill(sa, ka.id(), 3);
+  session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+  std::vector<op_batch> seen;
+  run(a, b, [&](envelope& e) {
+    if (auto* bt = std::get_if<op_batch>(&e.msg))
+      seen.push_back(*bt);
+  });
+  BOOST_REQUIRE(!seen.empty());
+  auto digest = sb.r.digest();
+  uint64_t applied = sb.applied;
+  for (auto& bt : seen) {
+    auto out = b.on_message(wire({protocol_version, bt}));
+    BOOST_TEST(!error_in(b));
+    BOOST_TEST(out.size() == 1u);  // an Ack
+  }
+  BOOST_TEST(sb.applied == applied);
+  BOOST_TEST(sb.r.digest() == digest);
+}
+
+BOOST_AUTO_TEST_CASE(equivocation_is_refused) {
+  keyed ka, kb;
+  mem_store sa, sb;
+  sa.sign_as(ka.key, "db");
+  sb.sign_as(kb.key, "db");
+  fill(sa, ka.id(), 2);
+  session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+  run(a, b);
+  BOOST_REQUIRE(sb.versions().total() == 2u);
+  // The origin (a restored copy of its data directory, say) signs another
+  // operation 2 and goes on to 3: correctly signed, but its chain is not
+  // the one b verified through seq 2, so 3 does not chain from b's link.
+  mem_store fork;
+  fork.sign_as(ka.key, "db");
+  fork.commit(test::upsert(ka.id(), 1, 1001 << 16, test::rec(1)));
+  fork.commit(test::upsert(ka.id(), 2, 9999 << 16, test::rec(2)));
+  fork.commit(test::upsert(ka.id(), 3, 9999 << 16, test::rec(3)));
+  session f(fork, ka.opts(true)), b2(sb, kb.opts(false));
+  run(f, b2);
+  BOOST_REQUIRE(error_in(b2));
+  BOOST_TEST(error_in(b2)->code == error_code::refused);
+  BOOST_TEST(error_in(b2)->message.find("broken chain") != std::string::npos, error_in(b2)->message);
+  BOOST_TEST(sb.refused_inputs == 1u);
+  BOOST_TEST(sb.versions().total() == 2u);
+  BOOST_TEST(sb.log_of(ka.id())[1] == sa.log_of(ka.id())[1]);
+}
+
+BOOST_AUTO_TEST_CASE(a_partial_replica_verifies_through_hashes_of_skipped_operations) {
+  keyed ka, kb;
+  mem_store sa, sb({"keep"});
+  sa.sign_as(ka.key, "db");
+  sb.sign_as(kb.key, "db");
+  for (uint64_t i = 1; i <= 10; ++i) {
+    auto op = test::upsert(ka.id(), i, (1000 + i) << 16, test::rec(i));
+    op.collection = i % 3 == 0 ? "keep" : "other";
+    sa.commit(op);
+  }
+  auto ob = kb.opts(false);
+  ob.collections = {"keep"};
+  auto oa = ka.opts(true);
+  session a(sa, oa), b(sb, ob);
+  // b initiates here so its filter is in its SyncRequest: swap roles
+  auto oa2 = ka.opts(false);
+  auto ob2 = kb.opts(true);
+  ob2.collections = {"keep"};
+  session a2(sa, oa2), b2(sb, ob2);
+  size_t skipped = 0;
+  std::vector<envelope> to_a = b2.start(), to_b = a2.start();
+  for (int i = 0; i < 100 && (!to_a.empty() || !to_b.empty()); ++i) {
+    std::vector<envelope> na, nb;
+    for (auto& e : to_a)
+      for (auto& r : a2.on_message(wire(e)))
+        nb.push_back(r);
+    for (auto& e : to_b) {
+      auto w = wire(e);
+      if (auto* bt = std::get_if<op_batch>(&w.msg))
+        for (auto& r : bt->ranges)
+          skipped += r.skipped.size() / 32;
+      for (auto& r : b2.on_message(w))
+        na.push_back(r);
+    }
+    to_a = std::move(na);
+    to_b = std::move(nb);
+  }
+  BOOST_TEST(!error_in(b2));
+  BOOST_TEST(skipped == 7u);
+  BOOST_TEST(sb.applied == 3u);
+  BOOST_TEST(sb.versions().get(ka.id()) == 10u);
+  (void)a;
+  (void)b;
 }

@@ -6,6 +6,7 @@
 #include "../common/test_support.hpp"
 #include "../common/tls_certs.hpp"
 #include "print.hpp"
+#include "core/crypto/hash_chain.hpp"
 #include "core/sync_codec.hpp"
 #include "examples/devices/child_process.hpp"
 #include "runtime/authenticator.hpp"
@@ -291,6 +292,16 @@ struct raw_identity {
     return std::make_shared<const crypto::signing_key>(std::move(*k));
   }
   node_id id() const { return key->id(); }
+  /// Appends `ops` (this node's next seqs) to `chain` and signs the range.
+  sync::op_range sign(crypto::chain_builder& chain, const std::vector<std::string>& ops) {
+    uint64_t after = chain.state().seq;
+    for (auto& o : ops)
+      chain.append(o);
+    auto h = chain.sign_head(*key);
+    BOOST_REQUIRE(h.ok());
+    return {id(), after, h->seq, std::string(crypto::as_view(h->link)), std::string(h->sig.view()),
+            std::string(key->public_key().view())};
+  }
   void handshake(raw_peer& p, const std::string& db) {
     sync::hello h;
     h.node = id();
@@ -388,10 +399,66 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_an_error_and_the_relay_keeps_serving) {
     op.collection = std::string(1000, 'c');  // over the collection-name limit
     op.record = record_id{1, 2};
     op.counter = 1;
-    sync::op_batch b{"victim", {{me.id(), 0, 1}}, {encode(op)}};
+    crypto::chain_builder chain("victim", me.id());
+    auto bytes = encode(op);
+    sync::op_batch b{"victim", {me.sign(chain, {bytes})}, {bytes}};
     p.send({sync::protocol_version, b});
     auto e = p.expect_error_then_close();
     BOOST_TEST(e.code == sync::error_code::refused);
+  }
+  auto valid_op = [](const node_id& origin, uint64_t seq, int64_t x) {
+    operation op;
+    op.id = dot{origin, seq};
+    op.collection = "bugs";
+    op.record = record_id{7, 7};
+    op.counter = 1;
+    field_op f;
+    f.field = "x";
+    f.val = value(x);
+    op.fields.push_back(f);
+    return encode(op);
+  };
+  {  // a valid operation without its origin's signature: unauthenticated
+    raw_peer p(relay.port);
+    raw_identity me;
+    me.handshake(p, "victim");
+    p.send({sync::protocol_version, sync::sync_request{"victim", {}, {}}});
+    sync::op_batch b{"victim", {{me.id(), 0, 1}}, {valid_op(me.id(), 1, 1)}};
+    p.send({sync::protocol_version, b});
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::unauthenticated);
+    BOOST_TEST(e.message.find("signed chain head") != std::string::npos, e.message);
+  }
+  {  // signed, then altered in transit (a forged operation): refused
+    raw_peer p(relay.port);
+    raw_identity me;
+    me.handshake(p, "victim");
+    p.send({sync::protocol_version, sync::sync_request{"victim", {}, {}}});
+    crypto::chain_builder chain("victim", me.id());
+    auto range = me.sign(chain, {valid_op(me.id(), 1, 1), valid_op(me.id(), 2, 2)});
+    sync::op_batch b{"victim", {range}, {valid_op(me.id(), 1, 1), valid_op(me.id(), 2, 666)}};
+    p.send({sync::protocol_version, b});
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::refused);
+    BOOST_TEST(e.message.find("broken chain") != std::string::npos, e.message);
+  }
+  {  // signed by this key for another node's dots: refused
+    raw_peer p(relay.port);
+    raw_identity me, other;
+    me.handshake(p, "victim");
+    p.send({sync::protocol_version, sync::sync_request{"victim", {}, {}}});
+    crypto::chain_builder chain("victim", other.id());
+    auto bytes = valid_op(other.id(), 1, 1);
+    chain.append(bytes);
+    auto h = chain.sign_head(*other.key);
+    BOOST_REQUIRE(h.ok());
+    // a correct head of `other`'s, presented with `me`'s key
+    sync::op_range r{other.id(), 0, 1, std::string(crypto::as_view(h->link)), std::string(h->sig.view()),
+                     std::string(me.key->public_key().view())};
+    p.send({sync::protocol_version, sync::op_batch{"victim", {r}, {bytes}}});
+    auto e = p.expect_error_then_close();
+    BOOST_TEST(e.code == sync::error_code::refused);
+    BOOST_TEST(e.message.find("not origin") != std::string::npos, e.message);
   }
   // the relay still serves a real device, and stored nothing from the above
   auto a = start_device("a", tmp / "a", relay.url);
@@ -413,4 +480,8 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_an_error_and_the_relay_keeps_serving) {
   std::ifstream f(tmp / "victim.json");
   auto st = json::parse(f);
   BOOST_TEST(st["databases"][0]["operations"].get<int>() == 0);
+  // the unsigned, forged and foreign-key batches were counted (the invalid
+  // operation was correctly signed: refused by validation, not counted)
+  BOOST_TEST(st["databases"][0]["refused_batches"].get<int>() == 3);
+  BOOST_TEST(st["databases"][0]["equivocations"].get<int>() == 0);
 }
