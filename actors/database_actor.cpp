@@ -1,6 +1,7 @@
 #include "actors/database_actor.hpp"
 
 #include "actors/errors.hpp"
+#include "storage/txn_log.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -8,6 +9,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
 
 namespace blaze {
 
@@ -36,6 +40,19 @@ struct database_state {
   std::vector<subscriber> subscribers;
   std::vector<caf::actor> watchers;  // told (committed_atom) after each commit
 
+  // Cross-database transactions (participant). While `txn` is set its
+  // operations hold this replica's next sequence numbers: local writes stay
+  // in `pending` and other prepares in `txn_queue` until it is decided.
+  std::shared_ptr<txn_log> txns;
+  std::optional<txn_id> txn;
+  struct queued_prepare {
+    txn_id id;
+    txn_tag tag;
+    writes ws;
+    caf::typed_response_promise<uint32_t> rp;
+  };
+  std::deque<queued_prepare> txn_queue;
+
   static inline const char* name = "blaze.database";
 };
 
@@ -53,8 +70,16 @@ void notify_watchers(database_pointer self) {
     caf::anon_send(w, committed_atom::value);
 }
 
+void txn_report_held(database_pointer self, const std::map<txn_id, txn_tag>& tags);
+
 apply_report apply(database_pointer self, operations& ops, const coverage_set* cov,
                    std::vector<std::string>* encoded = nullptr) {
+  // Operations of remote transactions are held aside by the store: which
+  // transactions this batch brings parts of.
+  std::map<txn_id, txn_tag> tags;
+  for (auto& op : ops)
+    if (!op.txn.empty() && !tags.count(op.txn.id))
+      tags.emplace(op.txn.id, op.txn);
   changes cs;
   auto* sink = self->state.subscribers.empty() ? nullptr : &cs;
   auto rep = encoded && encoded->size() == ops.size()
@@ -66,6 +91,8 @@ apply_report apply(database_pointer self, operations& ops, const coverage_set* c
   publish(self, cs);
   if (rep.applied > 0 || cov)
     notify_watchers(self);
+  if (!tags.empty() && rep.applied > 0)
+    txn_report_held(self, tags);
   return rep;
 }
 
@@ -98,8 +125,8 @@ caf::result<bool> merge(database_pointer self, snapshot_parts& parts) {
 void flush(database_pointer self) {
   auto& s = self->state;
   s.flush_scheduled = false;
-  if (s.pending.empty())
-    return;
+  if (s.pending.empty() || s.txn)
+    return;  // while a transaction is prepared, writes wait (txn_release flushes them)
   std::vector<database_state::waiting> batch;
   batch.swap(s.pending);
   writes all;
@@ -126,10 +153,193 @@ void flush(database_pointer self) {
   notify_watchers(self);
 }
 
+// ---- cross-database transactions (participant) -------------------------------
+
+// How long a prepared transaction waits for its decision before this
+// database looks it up in the decision log (and again after that).
+constexpr auto txn_check_interval = std::chrono::seconds(2);
+
+void txn_prepare(database_pointer self, const txn_id& id, const txn_tag& tag, writes& ws,
+                 caf::typed_response_promise<uint32_t> rp);
+
+// The prepared transaction is decided: the next queued prepare runs, or
+// else the local writes that waited are committed.
+void txn_release(database_pointer self) {
+  auto& s = self->state;
+  s.txn.reset();
+  if (!s.txn_queue.empty()) {
+    auto next = std::move(s.txn_queue.front());
+    s.txn_queue.pop_front();
+    txn_prepare(self, next.id, next.tag, next.ws, std::move(next.rp));
+    return;
+  }
+  flush(self);
+}
+
+void txn_prepare(database_pointer self, const txn_id& id, const txn_tag& tag, writes& ws,
+                 caf::typed_response_promise<uint32_t> rp) {
+  auto& s = self->state;
+  flush(self);  // writes gathered before the prepare take their sequence numbers first
+  auto ops = s.st->prepare_txn(id, ws, now_ms(), tag);
+  if (!ops) {
+    rp.deliver(to_error(ops.error()));
+    if (!s.txn_queue.empty())
+      txn_release(self);
+    return;
+  }
+  s.txn = id;
+  self->delayed_send(self, txn_check_interval, txn_check_atom::value, id);
+  rp.deliver(static_cast<uint32_t>(ops->size()));
+}
+
+// Applies or drops the prepared transaction `id` (the one held now).
+status txn_decide(database_pointer self, const txn_id& id, bool commit) {
+  auto& s = self->state;
+  if (commit) {
+    changes cs;
+    auto r = s.st->commit_txn(id, s.subscribers.empty() ? nullptr : &cs);
+    if (!r) {
+      spdlog::error("database {}: cannot commit transaction {}: {}", s.db_name, id.to_hex(), r.error().message);
+      return r.error();  // still prepared: the check retries
+    }
+    if (s.txns)
+      if (auto f = s.txns->finish(id, s.db_name); !f)
+        spdlog::warn("database {}: {}", s.db_name, f.message);
+    publish(self, cs);
+    notify_watchers(self);
+  } else if (auto r = s.st->abort_txn(id); !r) {
+    spdlog::error("database {}: cannot abort transaction {}: {}", s.db_name, id.to_hex(), r.error().message);
+    return r.error();
+  }
+  return {};
+}
+
+// A prepared transaction whose decision is not known here: the log decides
+// (core/transaction.hpp, resolve_prepared). true when it was resolved.
+bool txn_resolve(database_pointer self, const txn_id& id) {
+  auto& s = self->state;
+  auto logged = s.txns ? s.txns->committed(id) : result<bool>(false);
+  if (!logged) {
+    spdlog::error("database {}: transaction {}: {}", s.db_name, id.to_hex(), logged.error().message);
+    return false;
+  }
+  bool flying = s.txns && s.txns->in_flight(id);
+  switch (resolve_prepared(*logged, flying)) {
+    case txn_resolution::wait:
+      return false;
+    case txn_resolution::commit:
+      spdlog::info("database {}: recovering transaction {}: committed", s.db_name, id.to_hex());
+      return txn_decide(self, id, true).ok();
+    case txn_resolution::abort:
+      spdlog::info("database {}: recovering transaction {}: aborted (no decision)", s.db_name, id.to_hex());
+      return txn_decide(self, id, false).ok();
+  }
+  return false;
+}
+
+// ---- remote transactions: held until complete (atomic remote visibility) ------
+
+// Makes the held operations of remote transaction `id` visible.
+void txn_release_held(database_pointer self, const txn_id& id) {
+  auto& s = self->state;
+  changes cs;
+  auto n = s.st->release_txn(id, s.subscribers.empty() ? nullptr : &cs);
+  if (!n) {
+    spdlog::error("database {}: cannot release transaction {}: {}", s.db_name, id.to_hex(), n.error().message);
+    return;  // held still: released again at the next open
+  }
+  if (s.txns)
+    if (auto f = s.txns->finish_release(id, s.db_name); !f)
+      spdlog::warn("database {}: {}", s.db_name, f.message);
+  publish(self, cs);
+  if (*n > 0)
+    notify_watchers(self);
+}
+
+// Tells the node's log how much of each transaction this database holds;
+// releases those that are complete here.
+void txn_report_held(database_pointer self, const std::map<txn_id, txn_tag>& tags) {
+  auto& s = self->state;
+  auto held = s.st->held_txns();
+  if (!held) {
+    spdlog::error("database {}: {}", s.db_name, held.error().message);
+    return;
+  }
+  for (auto& [tag, count] : *held) {
+    if (!tags.count(tag.id))
+      continue;
+    auto now = s.txns ? s.txns->report(tag, s.db_name, count) : result<bool>(true);
+    if (!now)
+      spdlog::error("database {}: transaction {}: {}", s.db_name, tag.id.to_hex(), now.error().message);
+    else if (*now)
+      txn_release_held(self, tag.id);
+  }
+}
+
+// At start: every transaction the store holds prepared is resolved, or held
+// (its coordinator still runs: the database was closed and reopened).
+void txn_recover(database_pointer self) {
+  auto& s = self->state;
+  auto ids = s.st->prepared_txns();
+  if (!ids) {
+    spdlog::error("database {}: {}", s.db_name, ids.error().message);
+    return;
+  }
+  for (auto& id : *ids) {
+    if (txn_resolve(self, id))
+      continue;
+    if (s.txn) {
+      spdlog::error("database {}: two prepared transactions ({} and {}); the second waits", s.db_name,
+                    s.txn->to_hex(), id.to_hex());
+      continue;
+    }
+    s.txn = id;
+    self->delayed_send(self, txn_check_interval, txn_check_atom::value, id);
+  }
+  // Held parts of remote transactions: released when the release is logged,
+  // else reported (the other parts may be held already).
+  if (auto held = s.st->held_txns(); !held) {
+    spdlog::error("database {}: {}", s.db_name, held.error().message);
+  } else {
+    std::map<txn_id, txn_tag> tags;
+    for (auto& [tag, count] : *held) {
+      auto logged = s.txns ? s.txns->release_logged(tag.id) : result<bool>(true);
+      if (logged && *logged)
+        txn_release_held(self, tag.id);
+      else
+        tags.emplace(tag.id, tag);
+    }
+    if (!tags.empty())
+      txn_report_held(self, tags);
+  }
+  // Decisions still awaiting this database whose prepare record is gone:
+  // it committed them and crashed before crossing itself off.
+  if (!s.txns)
+    return;
+  auto pending = s.txns->pending();
+  if (!pending) {
+    spdlog::error("database {}: {}", s.db_name, pending.error().message);
+    return;
+  }
+  for (auto& [id, rest] : *pending)
+    if (std::find(rest.begin(), rest.end(), s.db_name) != rest.end() &&
+        std::find(ids->begin(), ids->end(), id) == ids->end())
+      if (auto f = s.txns->finish(id, s.db_name); !f)
+        spdlog::warn("database {}: {}", s.db_name, f.message);
+}
+
 database_actor::behavior_type database_impl(database_pointer self, std::string name,
-                                            std::shared_ptr<store> st) {
+                                            std::shared_ptr<store> st, std::shared_ptr<txn_log> txns) {
   self->state.db_name = std::move(name);
   self->state.st = std::move(st);
+  self->state.txns = std::move(txns);
+  if (auto& log = self->state.txns) {
+    auto me = caf::actor_cast<database_actor>(self);
+    log->attach(self->state.db_name, self->id(),
+                [me](const txn_id& id) { caf::anon_send(me, release_txn_atom::value, id); });
+    self->attach_functor([log, name = self->state.db_name, owner = self->id()] { log->detach(name, owner); });
+  }
+  txn_recover(self);
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -265,13 +475,79 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
         return to_error(s);
       return true;
     },
+    [self](prepare_atom, const txn_id& id, const txn_tag& tag, writes& ws) -> caf::typed_response_promise<uint32_t> {
+      auto rp = self->make_response_promise<uint32_t>();
+      auto& s = self->state;
+      if (s.txn || !s.txn_queue.empty())
+        s.txn_queue.push_back({id, tag, std::move(ws), rp});  // serialized: its turn comes at txn_release
+      else
+        txn_prepare(self, id, tag, ws, rp);
+      return rp;
+    },
+    [self](release_txn_atom, const txn_id& id) { txn_release_held(self, id); },
+    [self](resolve_atom, const std::string& collection, const record_id& id, const std::string& field,
+           value& chosen) -> caf::typed_response_promise<uint64_t> {
+      // The write goes through the ordinary write path (group commit, a
+      // prepared transaction's turn); the conflicts are forgotten once it committed.
+      auto rp = self->make_response_promise<uint64_t>();
+      blaze::write w;
+      w.k = write::kind::set;
+      w.collection = collection;
+      w.record = id;
+      w.field = field;
+      w.val = std::move(chosen);
+      writes ws;
+      ws.push_back(std::move(w));
+      auto me = caf::actor_cast<database_actor>(self);
+      self->request(me, caf::infinite, write_atom::value, std::move(ws))
+        .then([self, rp, collection, id, field](write_outcomes& out) mutable {
+          if (out.empty() || !out[0].st) {
+            rp.deliver(to_error(out.empty() ? status{errc::io_error, "no outcome"} : out[0].st));
+            return;
+          }
+          auto n = self->state.st->clear_field_conflicts(collection, id, field);
+          if (!n)
+            rp.deliver(to_error(n.error()));
+          else
+            rp.deliver(static_cast<uint64_t>(*n));
+        },
+        [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    },
+    [self](decide_atom, const txn_id& id, bool commit) -> caf::result<bool> {
+      auto& s = self->state;
+      if (s.txn && *s.txn == id) {
+        if (auto st = txn_decide(self, id, commit); !st)
+          return to_error(st);
+        txn_release(self);
+        return true;
+      }
+      // Not prepared yet (waiting its turn): an abort drops it.
+      auto q = std::find_if(s.txn_queue.begin(), s.txn_queue.end(), [&](auto& x) { return x.id == id; });
+      if (q != s.txn_queue.end()) {
+        q->rp.deliver(to_error({errc::timeout, "transaction " + id.to_hex() + " was aborted while it waited"}));
+        s.txn_queue.erase(q);
+        return true;
+      }
+      return false;
+    },
+    [self](txn_check_atom, const txn_id& id) {
+      auto& s = self->state;
+      if (!s.txn || *s.txn != id)
+        return;  // decided meanwhile
+      if (txn_resolve(self, id))
+        txn_release(self);
+      else
+        self->delayed_send(self, txn_check_interval, txn_check_atom::value, id);
+    },
   };
 }
 
 } // namespace
 
-database_actor spawn_database(caf::actor_system& sys, std::string name, std::shared_ptr<store> st) {
-  return sys.spawn(database_impl, std::move(name), std::move(st));
+database_actor spawn_database(caf::actor_system& sys, std::string name, std::shared_ptr<store> st,
+                              std::shared_ptr<txn_log> txns) {
+  return sys.spawn(database_impl, std::move(name), std::move(st), std::move(txns));
 }
 
 } // namespace blaze

@@ -4,12 +4,17 @@
 #pragma once
 
 #include "actors/messages.hpp"
+#include "actors/txn_messages.hpp"
 
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/replies_to.hpp>
 
 #include <memory>
+
+namespace blaze {
+class txn_log;
+}
 
 namespace blaze {
 
@@ -46,13 +51,37 @@ using database_actor = caf::typed_actor<
   caf::reacts_to<unsubscribe_atom, caf::actor>,
   caf::replies_to<conflicts_atom>::with<conflicts>,
   caf::replies_to<clear_atom, std::string, std::string>::with<bool>,
+  // Resolves the conflicts of one field (collection, record id hex, field):
+  // sets it to the chosen value (a new write, replicated, newer than both
+  // sides) and forgets the field's recorded conflicts; replies how many.
+  caf::replies_to<resolve_atom, std::string, record_id, std::string, value>::with<uint64_t>,
   caf::replies_to<status_atom>::with<database_status>,
   // Sets and persists the durability: true = sync, false = buffered.
-  caf::replies_to<durable_atom, bool>::with<bool>>;
+  caf::replies_to<durable_atom, bool>::with<bool>,
+  // Cross-database transactions (core/transaction.hpp), participant side.
+  // Prepares `writes` as transaction `txn`: builds the operations (tagged
+  // with the transaction's tag) and persists them durably without applying
+  // them; replies their number (the vote). One transaction is prepared at a time: further prepares
+  // wait their turn, and local writes wait until it is decided.
+  caf::replies_to<prepare_atom, txn_id, txn_tag, writes>::with<uint32_t>,
+  // The decision for `txn` (true: commit, false: abort); replies whether
+  // it was prepared (or waiting to be) here.
+  caf::replies_to<decide_atom, txn_id, bool>::with<bool>,
+  // Internal: no decision came for a prepared transaction: look it up in
+  // the decision log.
+  caf::reacts_to<txn_check_atom, txn_id>,
+  // Every part of remote transaction `txn` this node hosts has arrived:
+  // its held operations become visible (store::release_txn).
+  caf::reacts_to<release_txn_atom, txn_id>>;
 // clang-format on
 
 /// Spawns the database actor for an opened store. The store is shared with
 /// the database's oplog actor (read-only use there).
-database_actor spawn_database(caf::actor_system& sys, std::string name, std::shared_ptr<store> st);
+/// With `txns` (the node's decision log, storage/txn_log.hpp) the database
+/// takes part in cross-database transactions; when it starts it resolves
+/// the transactions its store holds prepared (commit when logged, abort
+/// when no coordinator of this process still runs them, else wait).
+database_actor spawn_database(caf::actor_system& sys, std::string name, std::shared_ptr<store> st,
+                              std::shared_ptr<txn_log> txns = nullptr);
 
 } // namespace blaze

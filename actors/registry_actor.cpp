@@ -75,7 +75,9 @@ using registry_pointer = registry_actor::stateful_pointer<registry_state>;
 
 bool is_database_dir(const std::filesystem::path& p) {
   std::error_code ec;
-  return std::filesystem::is_directory(p, ec) && std::filesystem::exists(p / "CURRENT", ec);
+  // Names starting with '.' are the node's own (.txnlog), never databases.
+  return p.filename().string().rfind('.', 0) != 0 && std::filesystem::is_directory(p, ec) &&
+         std::filesystem::exists(p / "CURRENT", ec);
 }
 
 void stop(const database_handles& h) {
@@ -199,7 +201,7 @@ void on_opened(registry_pointer self, const std::string& name, std::shared_ptr<o
       c.deliver(false);
     return;
   }
-  database_handles h{name, spawn_database(self->system(), name, out->db), spawn_oplog(self->system(), out->db),
+  database_handles h{name, spawn_database(self->system(), name, out->db, s.cfg.txns), spawn_oplog(self->system(), out->db),
                      out->db};
   s.open->emplace(name, h);
   spdlog::debug("opened database {}", name);

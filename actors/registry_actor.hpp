@@ -44,6 +44,9 @@ struct registry_config {
   /// Every open database compacts its log this often (database_actor's
   /// compact_atom: up to what every known peer acknowledged); 0: never.
   std::chrono::milliseconds compact_interval{600'000};
+  /// The node's decision log of cross-database transactions: databases
+  /// take part in transactions and resolve prepared ones when they open.
+  std::shared_ptr<txn_log> txns;
 };
 
 /// Internal: what an opener thread hands back to the registry.

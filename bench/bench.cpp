@@ -138,7 +138,9 @@ int run_bench(const std::vector<std::string>& args) {
                  "          per update, many sessions on one relay, thousands of databases on one relay,\n"
                  "          loopback TCP reference (groups: loopback, initial, propagation, wire, relay, hosting)\n"
                  "  crypto  Ed25519 sign/verify, hash chain verification, AES-256-GCM seal/open, key wrap,\n"
-                 "          sealed bytes, SHA-256 reference (groups: ed25519, chain, aead, wrap, reference)\n";
+                 "          sealed bytes, SHA-256 reference (groups: ed25519, chain, aead, wrap, reference)\n"
+                 "  groups  cross-database transactions/s vs single-database writes, commit to remote\n"
+                 "          visibility (groups: txn, visibility)\n";
   };
   if (args.empty()) {
     usage();
@@ -167,6 +169,7 @@ int run_bench(const std::vector<std::string>& args) {
   const std::vector<std::string> groups =
     args[0] == "sync"     ? std::vector<std::string>{"loopback", "initial", "propagation", "wire", "relay", "hosting"}
     : args[0] == "crypto" ? std::vector<std::string>{"ed25519", "chain", "aead", "wrap", "reference"}
+    : args[0] == "groups" ? std::vector<std::string>{"txn", "visibility"}
                           : std::vector<std::string>{"latency", "batched", "async", "merges", "sync"};
   if (!opts.only.empty() && std::find(groups.begin(), groups.end(), opts.only) == groups.end()) {
     std::cerr << "bench: unknown group '" << opts.only << "'\n";
@@ -183,6 +186,8 @@ int run_bench(const std::vector<std::string>& args) {
       return bench::run_sync(opts);
     if (args[0] == "crypto")
       return bench::run_crypto(opts);
+    if (args[0] == "groups")
+      return bench::run_groups(opts);
   } catch (const std::exception& e) {
     std::cerr << "bench: " << e.what() << "\n";
     return 1;

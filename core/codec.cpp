@@ -398,6 +398,16 @@ std::string encode(const operation& op) {
       b.initSealed().setBox(as_bytes(op.sealed_box));
       break;
   }
+  if (!op.txn.empty()) {
+    auto tb = b.initTxn();
+    put(tb.initId(), op.txn.id);
+    auto pl = tb.initParts(static_cast<unsigned>(op.txn.parts.size()));
+    for (unsigned i = 0; i < op.txn.parts.size(); ++i) {
+      auto& part = op.txn.parts[i];
+      pl[i].setDatabase(capnp::Text::Reader(part.database.data(), part.database.size()));
+      pl[i].setOps(part.ops);
+    }
+  }
   return to_string(mb);
 }
 
@@ -460,6 +470,12 @@ result<operation> decode_operation(std::string_view bytes, const decode_limits& 
         break;
       }
       default: unknown_kind("operation");  // never guess: an empty upsert would resurrect
+    }
+    if (r.hasTxn()) {
+      auto t = r.getTxn();
+      op.txn.id = get(t.getId());
+      for (auto p : t.getParts())
+        op.txn.parts.push_back({str(p.getDatabase()), p.getOps()});
     }
     return op;
   });

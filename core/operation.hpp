@@ -29,6 +29,23 @@ struct counter_observation {
   uint64_t negative = 0;
 };
 
+/// One database's share of a cross-database transaction: its name and the
+/// number of operations the transaction wrote there.
+struct txn_part {
+  std::string database;
+  uint32_t ops = 0;
+  auto operator<=>(const txn_part&) const = default;
+};
+
+/// The transaction an operation belongs to (core/transaction.hpp): its id
+/// (zero: none) and all of its parts.
+struct txn_tag {
+  id128 id;
+  std::vector<txn_part> parts;
+  bool empty() const { return id.is_zero(); }
+  auto operator<=>(const txn_tag&) const = default;
+};
+
 struct operation {
   enum class kind : uint8_t { upsert, remove_record, create_index, drop_index,
                               sealed };  // sealed: E2E payload, core/sealed_op.hpp
@@ -42,6 +59,7 @@ struct operation {
   std::string index_field;                     // create_index / drop_index
   std::string sealed_box{};                    // sealed: crypto::seal output (opaque
                                                // here; core/sealed_op.hpp opens it)
+  txn_tag txn;                                 // cross-database transaction (empty: none)
 
   timestamp time() const { return {counter, id.origin}; }
 };

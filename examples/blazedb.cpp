@@ -5,6 +5,7 @@
 //   blazedb query bugs --where-op priority:ge:2 --order priority --desc
 #include "examples/cli_commands.hpp"
 #include "examples/cli_sync.hpp"
+#include "examples/cli_groups.hpp"
 
 #ifdef BLAZE_HAVE_BENCH
 #include "bench/bench.hpp"
@@ -115,6 +116,32 @@ int run(int argc, char** argv) {
   auto* c_conflicts = app.add_subcommand("conflicts", "Print recorded conflicts, one JSON object per line");
   c_conflicts->add_option("COLLECTION", conflicts.collection, "Only this collection")->type_name("");
   c_conflicts->add_flag("--clear", conflicts.clear, "Forget the recorded conflicts instead");
+  c_conflicts->add_option("--resolve", conflicts.resolve,
+                          "Resolve the conflicts of record ID's --field: set it to --value (a new write) and forget them")
+    ->type_name("ID");
+  c_conflicts->add_option("--field", conflicts.field, "With --resolve: the field")->type_name("FIELD");
+  c_conflicts->add_option("--value", conflicts.value, "With --resolve: the value to keep")->type_name("VALUE");
+
+  txn_args txn_a;
+  auto* c_txn = app.add_subcommand("txn", "Commit writes to several databases atomically (a JSON list; docs/transactions.md)");
+  c_txn->add_option("--file", txn_a.file, "The writes: a JSON list, each naming its \"db\" ('-': stdin)")
+    ->type_name("WRITES.json")->required();
+  c_txn->add_option("--group", txn_a.group, "Only this group's databases may be written")->type_name("NAME");
+
+  group_args group_a;
+  auto* c_group = app.add_subcommand("group", "Sync groups: create, list, sync");
+  c_group->require_subcommand(1);
+  auto* c_group_create = c_group->add_subcommand("create", "Create (or redefine) a group of databases");
+  c_group_create->add_option("NAME", group_a.name, "Group name")->type_name("")->required();
+  c_group_create->add_option("DATABASES", group_a.databases, "Member databases (created when missing)")
+    ->type_name("")->required();
+  auto* c_group_list = c_group->add_subcommand("list", "Print the groups, one JSON object per line");
+  auto* c_group_sync = c_group->add_subcommand("sync", "Sync every database of a group with a peer");
+  c_group_sync->add_option("NAME", group_a.name, "Group name")->type_name("")->required();
+  c_group_sync->add_option("URL", group_a.url, "tcp://, tls://, ws:// or wss://HOST:PORT")->type_name("")->required();
+  c_group_sync->add_flag("--follow", group_a.follow, "Keep syncing live until interrupted");
+  c_group_sync->add_option("--timeout", group_a.timeout_s, "Without --follow: give up after this many seconds")
+    ->type_name("S")->check(CLI::Range(1, 86400))->capture_default_str();
 
   status_args status;
   auto* c_status = app.add_subcommand("status", "Print the node and its databases");
@@ -224,6 +251,14 @@ int run(int argc, char** argv) {
     return cmd_log(g, log);
   if (c_conflicts->parsed())
     return cmd_conflicts(g, conflicts);
+  if (c_txn->parsed())
+    return cmd_txn(g, txn_a);
+  if (c_group_create->parsed())
+    return cmd_group_create(g, group_a);
+  if (c_group_list->parsed())
+    return cmd_group_list(g);
+  if (c_group_sync->parsed())
+    return cmd_group_sync(g, group_a);
   if (c_status->parsed())
     return cmd_status(g, status);
   if (c_compact->parsed())

@@ -386,6 +386,26 @@ int cmd_log(const global_options& g, const log_args& a) {
 }
 
 int cmd_conflicts(const global_options& g, const conflicts_args& a) {
+  if (!a.resolve.empty()) {
+    if (a.collection.empty() || a.field.empty() || a.value.empty())
+      usage("--resolve ID needs COLLECTION, --field FIELD and --value VALUE");
+    if (a.clear)
+      usage("--resolve and --clear exclude each other");
+    auto id = parse_id(a.resolve);
+    auto v = parse_value(a.value, "field '" + a.field + "'");
+    session s(g, access::read);
+    auto& db = s.db(false);
+    auto n = db.resolve_conflict(a.collection, id, a.field, std::move(v));
+    if (!n)
+      fail(n.error());
+    ojson o;
+    o["collection"] = a.collection;
+    o["record"] = id.to_hex();
+    o["field"] = a.field;
+    o["resolved"] = *n;
+    print_line(o);
+    return exit_ok;
+  }
   session s(g, access::read);
   auto& db = s.db(false);
   if (a.clear) {

@@ -86,6 +86,9 @@ struct log_args {
 struct conflicts_args {
   std::string collection;  // empty: every collection
   bool clear = false;
+  std::string resolve;     // a record id: resolve the conflicts of its field --field
+  std::string field;
+  std::string value;       // the chosen value (a CLI VALUE)
 };
 
 struct status_args {

@@ -201,6 +201,11 @@ status database::clear_conflicts(const std::string& collection, const record_id*
   return r ? status{} : r.error();
 }
 
+result<uint64_t> database::resolve_conflict(const std::string& collection, const record_id& id,
+                                           const std::string& field, value chosen) {
+  return ask<uint64_t>(*pool_, h_.db, timeout_, resolve_atom::value, collection, id, field, std::move(chosen));
+}
+
 status database::set_durability(durability mode) {
   auto r = ask<bool>(*pool_, h_.db, timeout_, durable_atom::value, mode == durability::sync);
   return r ? status{} : r.error();

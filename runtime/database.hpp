@@ -67,6 +67,12 @@ public:
   /// Forgets recorded conflicts of one record, or of a whole collection
   /// (id null), or of the database (collection empty).
   status clear_conflicts(const std::string& collection = {}, const record_id* id = nullptr);
+  /// Resolves the recorded conflicts of one field: sets it to `chosen` (for
+  /// example the loser's value, or the winner's to confirm it) as a new
+  /// write, which replicates and is newer than both sides, then forgets the
+  /// field's recorded conflicts. Returns how many were forgotten.
+  result<uint64_t> resolve_conflict(const std::string& collection, const record_id& id, const std::string& field,
+                                    value chosen);
   result<database_status> status_info() const;
   /// Changes this database's durability; it is stored with the database.
   status set_durability(durability mode);

@@ -5,6 +5,7 @@
 #include "actors/errors.hpp"
 #include "runtime/net/caf_transport.hpp"
 #include "runtime/unpin_logger.hpp"
+#include "storage/txn_log.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
@@ -244,7 +245,15 @@ result<std::unique_ptr<node>> node::open(const node_options& opts) {
     ::close(*fd);
     return ident.error();
   }
+  // The decision log of cross-database transactions, opened before any
+  // database: a database resolves its prepared transactions when it opens.
+  auto txns = txn_log::open(opts.data_dir / ".txnlog");
+  if (!txns) {
+    ::close(*fd);
+    return txns.error();
+  }
   std::unique_ptr<node> n(new node(opts, *fd, std::move(*ident)));
+  n->txns_ = std::move(*txns);
   n->cfg_ = std::make_unique<caf::actor_system_config>();
   n->cfg_->add_error_category(error_category, render_error);
   if (opts.worker_threads > 0)
@@ -274,6 +283,7 @@ result<std::unique_ptr<node>> node::open(const node_options& opts) {
   rc.env = std::make_shared<storage_environment>(opts.storage);
   rc.idle_close = opts.idle_database_close;
   rc.compact_interval = opts.compact_interval;
+  rc.txns = n->txns_;
   n->registry_ = spawn_registry(*n->sys_, std::move(rc));
   return n;
 }
@@ -469,6 +479,41 @@ result<std::shared_ptr<sync_handle>> node::sync_with(const std::string& url, syn
     h->links_.push_back(a);
   }
   return h;
+}
+
+result<std::shared_ptr<blaze::sync_group>> node::sync_group(std::vector<std::string> databases,
+                                                             sync_group_options opts) {
+  std::sort(databases.begin(), databases.end());
+  databases.erase(std::unique(databases.begin(), databases.end()), databases.end());
+  if (databases.empty())
+    return status{errc::invalid_argument, "a sync group needs at least one database"};
+  auto g = std::shared_ptr<blaze::sync_group>(new blaze::sync_group);
+  g->node_ = this;
+  g->sys_ = sys_.get();
+  g->names_ = databases;
+  g->request_timeout_ = opts_.timeout;
+  sync_group_config cfg;
+  cfg.log = txns_;
+  cfg.timeout = opts.txn_timeout;
+  cfg.fault = std::move(opts.fault);
+  for (auto& name : databases) {
+    auto db = open_database(name);
+    if (!db)
+      return db.error();
+    cfg.members.emplace(name, db->handles().db);
+    g->dbs_.emplace(name, std::move(*db));
+  }
+  detail::unpin_caf_logger unpin;
+  sync_group_actor actor;
+  auto a = links_->add([&] {
+    actor = spawn_sync_group(*sys_, std::move(cfg));
+    return caf::actor_cast<caf::actor>(actor);
+  });
+  if (!a)
+    return status{errc::closed, "the node is shutting down"};
+  link_set::track_exit(links_, a);
+  g->actor_ = std::move(actor);
+  return g;
 }
 
 } // namespace blaze

@@ -11,6 +11,7 @@
 #include "runtime/identity.hpp"
 #include "runtime/options.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/sync_group.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -53,6 +54,12 @@ public:
   /// connection problems show in the handle's status.
   result<std::shared_ptr<sync_handle>> sync_with(const std::string& url, sync_options opts = {});
 
+  /// A sync group of these databases (opened, created when missing):
+  /// cross-database transactions among them, and sync as one unit
+  /// (runtime/sync_group.hpp, docs/transactions.md).
+  result<std::shared_ptr<blaze::sync_group>> sync_group(std::vector<std::string> databases,
+                                                         sync_group_options opts = {});
+
   node_id id() const { return ident_.id; }
   const identity& ident() const { return ident_; }
   const node_options& options() const { return opts_; }
@@ -71,6 +78,7 @@ private:
   registry_actor registry_;
   struct link_set;
   std::shared_ptr<link_set> links_;  // every sync link actor alive, stopped with the node
+  std::shared_ptr<txn_log> txns_;  // the decision log of cross-database transactions
   std::unique_ptr<net::transport> transport_;  // made on first use; stopped after the actors
   std::mutex transport_mutex_;
 };

@@ -17,6 +17,20 @@ struct Operation {
     dropIndex @7 :Text;          # field name
     sealed @8 :Sealed;           # end-to-end encrypted (core/sealed_op.hpp)
   }
+  txn @9 :TxnTag;                # set when the operation belongs to a cross-database transaction
+}
+
+# The transaction an operation belongs to (docs/transactions.md): its id and
+# every part (database, operation count). A replica makes a transaction's
+# operations visible only once every part it hosts has arrived.
+struct TxnTag {
+  id @0 :V.Id128;
+  parts @1 :List(TxnPart);
+}
+
+struct TxnPart {
+  database @0 :Text;
+  ops @1 :UInt32;
 }
 
 # A sealed operation's payload: crypto::seal of the inner operation under the

@@ -3,6 +3,7 @@
 #include "core/keys.hpp"
 #include "core/crypto/wire.hpp"
 #include "core/replica.hpp"
+#include "core/transaction.hpp"
 #include "storage/rocksdb_options.hpp"
 
 #include <rocksdb/db.h>
@@ -36,6 +37,7 @@ const std::string meta_durability = "durability";  // "sync" or "buffered"
 const std::string meta_partial = "partial";  // collections of a partial replica, '\n'-separated
 const std::string meta_base = "base/";     // ‖ origin (16 bytes) -> u64: compaction point
 const std::string meta_peer = "peer/";     // ‖ node id (16 bytes) -> vector the peer acknowledged
+const std::string meta_hold = "hold/";     // ‖ txn (16 bytes) ‖ origin (16) ‖ seq (u64) -> a held operation
 const std::string meta_chain = "chain/";   // ‖ origin (16 bytes) -> u64 seq ‖ link (32): chain at the highest head
 const std::string meta_refused = "security/refused";             // u64: store::security()
 const std::string meta_equivocations = "security/equivocations";  // u64
@@ -411,6 +413,12 @@ struct store::pending {
   // apply_one leaves the records it changed in the overlay only: commit()
   // writes each once (merge_snapshot writes its own as it goes).
   bool write_records = false;
+  // Cross-database transactions (the section at the end of this file):
+  // `hold_txn` (remote operations) logs a transaction's operations but keeps
+  // their effects aside until the transaction is complete here;
+  // `materialize_only` (releasing them) applies effects without a log entry.
+  bool hold_txn = false;
+  bool materialize_only = false;
 
   // About what an operation adds to the batch (oplog entry, record state,
   // keys), so the batch's buffer is not regrown and copied as it fills.
@@ -706,10 +714,13 @@ status store::build_index(pending& p, const std::string& collection, const std::
 
 status store::apply_one(pending& p, const operation& op, std::vector<change>* changes,
                          std::optional<record_state>* known, const std::string* encoded) {
-  if (encoded)
+  if (p.materialize_only) {
+  } else if (encoded)
     p.batch.Put(oplog_, keys::oplog(op.id), *encoded);
   else
     p.batch.Put(oplog_, keys::oplog(op.id), encode(op));
+  if (p.hold_txn && !op.txn.empty())
+    return hold_one(p, op, encoded);
   switch (op.k) {
     case operation::kind::upsert:
     case operation::kind::remove_record: {
@@ -955,6 +966,10 @@ apply_report store::apply_batch(std::vector<operation>& ops, const std::vector<s
                                 uint64_t now_ms, std::vector<change>* changes, const coverage_set* cov) {
   apply_report rep;
   pending p(ops.size());
+  // Remote transactions become visible when complete — on a full replica. A
+  // partial one (a collection filter) may never receive some operations of a
+  // part, so it applies them as they come (docs/transactions.md, limits).
+  p.hold_txn = !(cov && !cov->collections.empty()) && partial().empty();
   {
     std::lock_guard<std::mutex> guard(meta_mutex_);
     p.vv = vv_;
@@ -1376,6 +1391,11 @@ result<snapshot_report> store::merge_snapshot(const node_id& peer, const version
 
 result<std::shared_ptr<store::snapshot_handle>> store::open_snapshot(
   const std::vector<std::string>& collections) const {
+  if (auto held = holds_txn_operations(); !held || *held)
+    return held ? status{errc::timeout, "database " + dir_.string() +
+                                          " holds operations of an incomplete transaction: it sends no snapshot "
+                                          "until they are released (their effects are not in the records yet)"}
+                : held.error();
   std::shared_ptr<snapshot_handle> h(new snapshot_handle());
   h->rp_ = read_points_;
   {
@@ -1894,6 +1914,284 @@ result<uint64_t> store::digest() const {
   for (auto& [k, s] : indexes())
     h += digest_index(seed, k.first, k.second, s);
   return h;
+}
+
+
+// ---- cross-database transactions (core/transaction.hpp) -------------------------
+//
+// A prepared transaction is one meta key, `txn/` ‖ id (16 bytes) → the
+// encodings of its operations (encode_prepared), written with fsync. Its
+// operations carry this replica's next sequence numbers; the database actor
+// commits no other local write until the transaction is committed or aborted.
+
+namespace {
+const std::string meta_txn = "txn/";
+std::string txn_key(const id128& id) { return meta_txn + id_bytes(id); }
+} // namespace
+
+result<std::vector<operation>> store::prepare_txn(const id128& txn, std::span<const write> writes, uint64_t now_ms,
+                                                  const txn_tag& tag) {
+  // As write_local, but every write must succeed and nothing is applied:
+  // the batch `p` only carries the overlay that later writes of the
+  // transaction see.
+  pending p(writes.size());
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    p.vv = vv_;
+    p.clock = clock_;
+    p.indexes = indexes_;
+  }
+  hybrid_clock clk(self_, p.clock);
+  std::vector<operation> ops;
+  std::vector<std::string> encoded;
+  ops.reserve(writes.size());
+  size_t n = 0;
+  for (auto& w : writes) {
+    ++n;
+    auto fail = [&](const status& s) {
+      return status{s.code, "write " + std::to_string(n) + " of " + std::to_string(writes.size()) + " ('" +
+                              w.collection + "' " + w.record.to_hex() + "): " + s.message};
+    };
+    if (auto s = validate(w, opts_.lim); !s)
+      return fail(s);
+    auto cur = load(&p, w.collection, w.record);
+    if (!cur)
+      return fail(cur.error());
+    dot id{self_, p.vv.get(self_) + 1};
+    auto op = make_operation(w, *cur ? &**cur : nullptr, id, clk.tick(now_ms).counter);
+    if (!op)
+      return fail(op.error());
+    op->txn = tag;
+    if (*cur && op->k == operation::kind::upsert) {
+      record_state trial = **cur;
+      apply(trial, *op);
+      size_t size = 0;
+      for (auto& [name, v] : trial.view())
+        size += name.size() + v.byte_size();
+      if (size > opts_.lim.max_record)
+        return fail({errc::too_large, "the record would be " + std::to_string(size) + " bytes, over the maximum of " +
+                                        std::to_string(opts_.lim.max_record)});
+    }
+    if (auto s = apply_one(p, *op, nullptr, &*cur); !s)
+      return fail(s);
+    encoded.push_back(encode(*op));
+    ops.push_back(std::move(*op));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto st = db_->Put(wo, meta_, txn_key(txn), encode_prepared(encoded));
+  if (!st.ok())
+    return io(st, "cannot persist prepared transaction " + txn.to_hex() + " in " + dir_.string());
+  return ops;
+}
+
+result<bool> store::commit_txn(const id128& txn, std::vector<change>* changes) {
+  std::string bytes;
+  auto st = db_->Get(rocksdb::ReadOptions(), meta_, txn_key(txn), &bytes);
+  if (st.IsNotFound())
+    return false;
+  if (!st.ok())
+    return io(st, "cannot read prepared transaction " + txn.to_hex());
+  auto encoded = decode_prepared(bytes);
+  if (!encoded)
+    return encoded.error();
+  pending p(encoded->size());
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    p.vv = vv_;
+    p.clock = clock_;
+    p.indexes = indexes_;
+  }
+  // This node's hash chain goes on through the transaction's operations,
+  // as write_local's do (they are local operations, committed now).
+  crypto::chain_state own;
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    auto c = chains_.find(self_);
+    own = c != chains_.end() ? c->second : crypto::chain_start(opts_.database_id, self_);
+  }
+  const crypto::chain_state own_before = own;
+  size_t first_change = changes ? changes->size() : 0;
+  for (auto& e : *encoded) {
+    auto op = decode_operation(e, opts_.decoding);
+    if (!op)
+      return status{errc::corrupt, "prepared transaction " + txn.to_hex() + ": " + op.error().message};
+    // The reserved sequence numbers must still be the next ones.
+    if (op->id.origin != self_ || op->id.seq != p.vv.get(self_) + 1) {
+      if (changes)
+        changes->resize(first_change);
+      return status{errc::corrupt, "prepared transaction " + txn.to_hex() + " holds operation " +
+                                     std::to_string(op->id.seq) + " but the next is " +
+                                     std::to_string(p.vv.get(self_) + 1)};
+    }
+    if (own.seq + 1 == op->id.seq) {
+      own.link = crypto::chain_next(own.link, self_, op->id.seq, crypto::op_hash(e));
+      own.seq = op->id.seq;
+    }
+    if (auto s = apply_one(p, *op, changes, nullptr, &e); !s) {
+      if (changes)
+        changes->resize(first_change);
+      return s;
+    }
+  }
+  if (own.seq != own_before.seq && own.seq == p.vv.get(self_))
+    put_head(p, signed_head{self_, own.seq, link_bytes(own.link)});
+  p.batch.Delete(meta_, txn_key(txn));
+  p.dirty = true;  // an empty transaction still drops its record
+  if (auto s = commit(p); !s) {
+    if (changes)
+      changes->resize(first_change);
+    return s;
+  }
+  // commit() syncs only in durability::sync; a transaction's commit is
+  // always durable (its decision record may be dropped after it).
+  if (mode() != durability::sync)
+    if (auto ws = db_->SyncWAL(); !ws.ok())
+      return io(ws, "cannot sync the commit of transaction " + txn.to_hex());
+  return true;
+}
+
+result<bool> store::abort_txn(const id128& txn) {
+  std::string bytes;
+  auto st = db_->Get(rocksdb::ReadOptions(), meta_, txn_key(txn), &bytes);
+  if (st.IsNotFound())
+    return false;
+  if (!st.ok())
+    return io(st, "cannot read prepared transaction " + txn.to_hex());
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  st = db_->Delete(wo, meta_, txn_key(txn));
+  if (!st.ok())
+    return io(st, "cannot abort transaction " + txn.to_hex());
+  return true;
+}
+
+result<std::vector<id128>> store::prepared_txns() const {
+  std::vector<id128> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(meta_txn); it->Valid() && starts_with(it->key(), meta_txn); it->Next()) {
+    if (it->key().size() != meta_txn.size() + 16)
+      return status{errc::corrupt, "bad transaction key in " + dir_.string()};
+    out.push_back(id_at(it->key().data() + meta_txn.size()));
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot list prepared transactions");
+  return out;
+}
+
+// ---- held transaction operations (atomic remote visibility) ----------------------
+
+namespace {
+std::string hold_key(const id128& txn, const dot& d) {
+  std::string k = meta_hold + id_bytes(txn) + id_bytes(d.origin);
+  keys::append_u64(k, d.seq);
+  return k;
+}
+} // namespace
+
+status store::hold_one(pending& p, const operation& op, const std::string* encoded) {
+  if (auto s = validate(op.txn); !s)
+    return s;
+  p.batch.Put(meta_, hold_key(op.txn.id, op.id), encoded ? *encoded : encode(op));
+  p.clock = std::max(p.clock, op.counter);
+  p.vv.set(op.id.origin, std::max(p.vv.get(op.id.origin), op.id.seq));
+  p.dirty = true;
+  return {};
+}
+
+result<std::vector<std::pair<txn_tag, uint32_t>>> store::held_txns() const {
+  std::vector<std::pair<txn_tag, uint32_t>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(meta_hold); it->Valid() && starts_with(it->key(), meta_hold); it->Next()) {
+    if (it->key().size() != meta_hold.size() + 40)
+      return status{errc::corrupt, "bad held operation key in " + dir_.string()};
+    auto txn = id_at(it->key().data() + meta_hold.size());
+    if (!out.empty() && out.back().first.id == txn) {
+      ++out.back().second;
+      continue;
+    }
+    auto op = decode_operation(it->value().ToStringView(), opts_.decoding);
+    if (!op)
+      return status{errc::corrupt, "held operation in " + dir_.string() + ": " + op.error().message};
+    out.emplace_back(op->txn, 1);
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot list held operations");
+  return out;
+}
+
+result<size_t> store::release_txn(const id128& txn, std::vector<change>* changes) {
+  pending p;
+  p.materialize_only = true;
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    p.vv = vv_;
+    p.clock = clock_;
+    p.indexes = indexes_;
+  }
+  auto prefix = meta_hold + id_bytes(txn);
+  size_t first_change = changes ? changes->size() : 0;
+  size_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next()) {
+    auto op = decode_operation(it->value().ToStringView(), opts_.decoding);
+    if (!op) {
+      if (changes)
+        changes->resize(first_change);
+      return status{errc::corrupt, "held operation in " + dir_.string() + ": " + op.error().message};
+    }
+    if (auto s = apply_one(p, *op, changes); !s) {
+      if (changes)
+        changes->resize(first_change);
+      return s;
+    }
+    p.batch.Delete(meta_, it->key());
+    ++n;
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot read held operations");
+  if (n == 0)
+    return size_t{0};
+  if (auto s = commit(p); !s) {
+    if (changes)
+      changes->resize(first_change);
+    return s;
+  }
+  return n;
+}
+
+// ---- resolving conflicts ----------------------------------------------------------
+
+result<size_t> store::clear_field_conflicts(const std::string& collection, const record_id& id,
+                                            const std::string& field) {
+  // Conflict keys: record key ‖ u16 field length ‖ field ‖ loser timestamp (apply_one).
+  std::string prefix = keys::record(collection, id);
+  keys::append_u16(prefix, static_cast<uint16_t>(field.size()));
+  prefix += field;
+  rocksdb::WriteBatch batch;
+  size_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), conflicts_));
+  for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next())
+    if (it->key().size() == prefix.size() + 24) {  // not a longer field name sharing the prefix
+      batch.Delete(conflicts_, it->key());
+      ++n;
+    }
+  if (!it->status().ok())
+    return io(it->status(), "cannot read conflicts");
+  rocksdb::WriteOptions wo;
+  wo.sync = mode() == durability::sync;
+  auto st = db_->Write(wo, &batch);
+  if (!st.ok())
+    return io(st, "cannot clear conflicts");
+  return n;
+}
+
+result<bool> store::holds_txn_operations() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  it->Seek(meta_hold);
+  if (!it->status().ok())
+    return io(it->status(), "cannot read held operations");
+  return it->Valid() && starts_with(it->key(), meta_hold);
 }
 
 } // namespace blaze

@@ -232,6 +232,42 @@ public:
 
   /// Removes recorded conflicts of a record (all records when `id` is null).
   status clear_conflicts(const std::string& collection, const record_id* id);
+  /// Removes the recorded conflicts of one field of a record; how many there were.
+  result<size_t> clear_field_conflicts(const std::string& collection, const record_id& id, const std::string& field);
+
+  // ---- cross-database transactions (core/transaction.hpp) -----------------
+  // The caller (the database actor) keeps at most one transaction prepared
+  // and commits no local write while one is: its operations hold this
+  // replica's next sequence numbers.
+
+  /// Builds the operations of `writes` as write_local would (in order, each
+  /// seeing the ones before), each carrying `tag` (so replicas apply the
+  /// transaction whole), and persists them durably (fsync, meta `txn/` ‖ id)
+  /// without applying them. All or nothing: the first write that fails
+  /// fails the prepare and nothing is kept.
+  result<std::vector<operation>> prepare_txn(const id128& txn, std::span<const write> writes, uint64_t now_ms,
+                                             const txn_tag& tag = {});
+  /// Applies the prepared operations of `txn` and drops its record in one
+  /// WriteBatch, fsynced. false when nothing is prepared under `txn`.
+  result<bool> commit_txn(const id128& txn, std::vector<change>* changes = nullptr);
+  /// Drops the prepare record of `txn` (fsynced); false when there was none.
+  result<bool> abort_txn(const id128& txn);
+  /// The transactions prepared here and neither committed nor aborted.
+  result<std::vector<id128>> prepared_txns() const;
+
+  // Remote operations of a transaction (operation::txn) are logged when they
+  // arrive (the version vector covers them, sync goes on) but their effects
+  // on records and indexes are held aside (meta `hold/` ‖ txn ‖ dot → the
+  // operation) until release_txn: a query never sees part of a transaction.
+
+  /// Per transaction held here: its tag and how many of its operations are held.
+  result<std::vector<std::pair<txn_tag, uint32_t>>> held_txns() const;
+  /// Applies the held operations of `txn` to the records and indexes and
+  /// drops them from the hold, in one WriteBatch; how many there were.
+  result<size_t> release_txn(const id128& txn, std::vector<change>* changes = nullptr);
+  /// Whether any operation is held. While one is, open_snapshot refuses
+  /// (timeout): a snapshot's version vector would cover effects its records lack.
+  result<bool> holds_txn_operations() const;
 
   // ---- any thread ---------------------------------------------------------
 
@@ -320,6 +356,8 @@ private:
   result<std::optional<record_state>> load(pending* p, const std::string& collection,
                                            const record_id& id) const;
   status commit(pending& p);
+  // apply_one's branch for a held transaction operation.
+  status hold_one(pending& p, const operation& op, const std::string* encoded);
   void index_record(pending& p, const std::string& collection, const record_id& id,
                     const record_state* before, const record_state& after);
   status build_index(pending& p, const std::string& collection, const std::string& field, bool add);

@@ -673,4 +673,47 @@ BOOST_AUTO_TEST_CASE(help_usage_and_environment) {
   BOOST_TEST(fs::exists(fs::path(data()) / "second"));
 }
 
+// `group create/list` and `txn`: writes to several databases commit
+// together; a database outside the group or a failing write aborts all.
+BOOST_AUTO_TEST_CASE(txn_commits_across_databases_or_not_at_all) {
+  auto g = ok({"group", "create", "bank", "west", "east"}).json_lines();
+  BOOST_TEST(g.at(0).at("databases") == json::parse(R"(["east","west"])"));
+  BOOST_TEST(ok({"group", "list"}).json_lines().size() == 1u);
+  auto file = (dir.path / "w.json").string();
+  std::ofstream(file) << R"([
+    {"db":"east","op":"put","collection":"accounts","id":"000000000000000a0000000000000001","fields":{"owner":"alice"}},
+    {"db":"east","op":"inc","collection":"accounts","id":"000000000000000a0000000000000001","field":"balance","delta":100},
+    {"db":"west","op":"put","collection":"accounts","fields":{"owner":"bob"}}])";
+  auto r = ok({"txn", "--file", file, "--group", "bank"}).json_lines();
+  BOOST_REQUIRE_EQUAL(r.size(), 1u);
+  BOOST_TEST(is_hex_id(r[0].at("txn").get<std::string>()));
+  BOOST_TEST(r[0].at("parts") == json::parse(R"([{"database":"east","ops":2},{"database":"west","ops":1}])"));
+  auto bob = r[0].at("inserted").at(0).get<std::string>();
+  BOOST_TEST(ok({"--db", "west", "get", "accounts", bob}).json_lines().at(0).at("owner") == "bob");
+
+  std::ofstream(file) << R"([
+    {"db":"east","op":"inc","collection":"accounts","id":"000000000000000a0000000000000001","field":"balance","delta":-5},
+    {"db":"west","op":"update","collection":"accounts","id":"000000000000000b0000000000000009","fields":{"a":1}}])";
+  auto bad = cli({"txn", "--file", file});
+  BOOST_TEST(bad.code == 3);  // unknown record
+  BOOST_TEST(bad.one_error_line());
+  BOOST_TEST(contains(bad.err, "transaction aborted"));
+  std::ofstream(file) << R"([{"db":"north","op":"put","collection":"x","fields":{}}])";
+  auto outside = cli({"txn", "--file", file, "--group", "bank"});
+  BOOST_TEST(outside.code == 1);
+  BOOST_TEST(contains(outside.err, "'north' is not in this sync group"));
+  std::ofstream(file) << R"([{"db":"east","op":"jump","collection":"x"}])";
+  BOOST_TEST(cli({"txn", "--file", file}).code == 2);
+  auto alice = ok({"--db", "east", "get", "accounts", "000000000000000a0000000000000001"}).json_lines();
+  BOOST_TEST(alice.at(0).at("balance") == 100);  // the aborted -5 is nowhere
+
+  // conflicts --resolve: a field with no recorded conflict is set, none forgotten
+  auto res = ok({"--db", "east", "conflicts", "accounts", "--resolve", "000000000000000a0000000000000001", "--field",
+                 "owner", "--value", "carol"}).json_lines();
+  BOOST_TEST(res.at(0).at("resolved") == 0);
+  BOOST_TEST(ok({"--db", "east", "get", "accounts", "000000000000000a0000000000000001"}).json_lines().at(0).at("owner") ==
+             "carol");
+  BOOST_TEST(cli({"--db", "east", "conflicts", "accounts", "--resolve", "000000000000000a0000000000000001"}).code == 2);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
