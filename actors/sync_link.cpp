@@ -168,6 +168,70 @@ public:
     heads_.push_back(signed_head{r.origin, r.through, r.link, r.signature, r.origin_key});
   }
 
+  std::string pull_problem(const std::string& peer_key) const override {
+    auto s = st_.lock();
+    if (!s)
+      return {};
+    auto list = s->access();
+    if (!list)
+      return "cannot read the access list: " + list.error().message;
+    if (list->empty())
+      return {};  // an open database
+    auto key = crypto::ed25519_public_key::from_bytes(peer_key);
+    if (!key)
+      return "database " + s->options().database_id + " has an access list and the peer proved no key";
+    auto node = crypto::node_id_of(*key);
+    if (!list->may_store(node))
+      return "node " + node.to_hex() + " is not a member of database " + s->options().database_id + " (rights " +
+             to_string(list->rights_of(node)) + ")";
+    return {};
+  }
+
+  std::string push_problem(const std::string& peer_key, const std::string& origin_key,
+                           const operation& op) override {
+    auto s = st_.lock();
+    if (!s)
+      return {};
+    if (!list_) {
+      auto l = s->access();
+      if (!l)
+        return "cannot read the access list: " + l.error().message;
+      list_ = std::move(*l);
+      forwarders_open_ = list_->empty();
+    }
+    const std::string& db = s->options().database_id;
+    bool bound = access::bound_owner(db).has_value();
+    if (list_->empty() && !bound && op.collection != access::collection)
+      return {};  // an open database
+    auto key = crypto::ed25519_public_key::from_bytes(peer_key);
+    auto author_key = crypto::ed25519_public_key::from_bytes(origin_key);
+    if (!key || !author_key)
+      return "database " + db + " has an access list: the peer and the operation's origin must prove their keys";
+    auto node = crypto::node_id_of(*key);
+    auto author = crypto::node_id_of(*author_key);
+    // (a forwarder is judged by the list as the batch found it: a new
+    // replica learns the list, relay grants included, from the batch itself)
+    if (author != node && !forwarders_open_ && !list_->may_store(node))
+      return "node " + node.to_hex() + " is not a member of database " + db + " and may not forward its operations";
+    // Data from its author's node: the author's rights. Forwarded data: its
+    // rights were checked where it entered. The access list itself: always
+    // its author's (admin; the owner when it is created).
+    if (author == node || op.collection == access::collection)
+      if (auto st = check_operation(*list_, author, op); !st)
+        return st.message;
+    if (op.collection == access::collection) {
+      // later operations of the batch see it
+      auto& state = access_states_[op.record];
+      if (!state) {
+        auto cur = s->state(op.collection, op.record);
+        state = cur && *cur ? **cur : record_state{};
+      }
+      blaze::apply(*state, op);
+      list_->put(op.record, state->view());
+    }
+    return {};
+  }
+
   void refused_input() override {
     if (auto s = st_.lock())
       s->count_refused_batch();
@@ -267,6 +331,8 @@ public:
     out.cov.collections = filter_;
     out.cov.heads = std::move(heads_);
     heads_.clear();
+    list_.reset();
+    access_states_.clear();
     staged_.clear();
     staged_bytes_.clear();
     cov_ = {};
@@ -285,6 +351,11 @@ private:
   snapshot_parts parts_;
   version_vector staged_vv_;
   std::vector<signed_head> heads_;  // verified by the session, committed with the operations
+  // The access list as the current batch's accepted `_access` operations
+  // leave it (loaded at its first check).
+  std::optional<access_list> list_;
+  std::map<record_id, std::optional<record_state>> access_states_;
+  bool forwarders_open_ = true;  // the list was empty when the batch began
 };
 
 struct link_state {

@@ -468,13 +468,9 @@ std::vector<envelope> session::on_batch(const op_batch& b) {
       return fail(error_code::unauthenticated,
                   what() + " carry no signed chain head: every operation must be covered by its origin's signature");
     }
-    bool own = !peer_key_.empty() && [&] {
-      auto k = crypto::ed25519_public_key::from_bytes(peer_key_);
-      return k && crypto::key_owns_origin(*k, opt_.database, r.origin);
-    }();
     for (auto& [op, encoded] : mine)
       if (op.id.seq > have)
-        if (auto why = store_.push_problem(peer_key_, op, own); !why.empty())
+        if (auto why = store_.push_problem(peer_key_, r.origin_key, op); !why.empty())
           return fail(error_code::forbidden, "operation " + op.id.origin.to_hex() + ":" + std::to_string(op.id.seq) +
                                                " is not accepted from this peer: " + why);
   }

@@ -79,15 +79,17 @@ public:
     (void)peer_key;
     return {};
   }
-  /// Why the peer may not push `op` (empty: it may). `own`: the peer's key
-  /// owns the operation's origin: it enters here from its author's node, and
-  /// the author's rights are checked. Called for every operation of a batch,
-  /// in order, before any is applied; an accepted `_access` operation counts
-  /// for the later calls of the same batch.
-  virtual std::string push_problem(const std::string& peer_key, const operation& op, bool own) {
+  /// Why the peer may not push `op` (empty: it may). `origin_key`: the key
+  /// that signed the operation's range (verified; empty when unsigned). When
+  /// it is the peer's own, the operation enters here from its author's node.
+  /// Called for every new operation of a batch, in order, before any is
+  /// applied; an accepted `_access` operation counts for the later calls of
+  /// the same batch.
+  virtual std::string push_problem(const std::string& peer_key, const std::string& origin_key,
+                                   const operation& op) {
     (void)peer_key;
+    (void)origin_key;
     (void)op;
-    (void)own;
     return {};
   }
 

@@ -91,6 +91,13 @@ database::database(caf::actor_system& sys, requester_pool& pool, database_handle
                    std::chrono::milliseconds timeout)
   : sys_(&sys), pool_(&pool), h_(std::move(h)), timeout_(timeout) {}
 
+result<access_list> database::access() const {
+  auto s = h_.st.lock();
+  if (!s)
+    return status{errc::invalid_argument, "database " + h_.name + " is closed"};
+  return s->access();
+}
+
 result<write_outcomes> database::write(writes ws) {
   return ask<write_outcomes>(*pool_, h_.db, timeout_, write_atom::value, std::move(ws));
 }

@@ -64,6 +64,10 @@ public:
   query_builder query(std::string collection) const { return query_builder(*this, std::move(collection)); }
   result<std::vector<row>> run(const blaze::query& q, query_stats* stats = nullptr) const;
   result<conflicts> list_conflicts() const;
+  /// The database's access list (its `_access` records; docs/security.md
+  /// §4.3): empty for an open database. Change it with the writes of
+  /// access::create / grant / revoke (core/access.hpp) through write().
+  result<access_list> access() const;
   /// Forgets recorded conflicts of one record, or of a whole collection
   /// (id null), or of the database (collection empty).
   status clear_conflicts(const std::string& collection = {}, const record_id* id = nullptr);

@@ -1777,6 +1777,23 @@ result<std::optional<signed_head>> store::head_near(const node_id& origin, uint6
   return head_at(origin, *seq);
 }
 
+result<access_list> store::access() const {
+  access_list list(opts_.database_id);
+  const std::string prefix = keys::record_prefix(access::collection);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), records_));
+  for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next()) {
+    auto rk = record_key_of(it->key().ToStringView());
+    auto st = decode_record(it->value().ToStringView(), opts_.decoding);
+    if (!rk || !st)
+      return status{errc::corrupt, "corrupt access list record in " + dir_.string()};
+    if (st->alive())
+      list.put(rk->second, st->view());
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot read the access list");
+  return list;
+}
+
 void store::count_refused_batch() {
   // Outside any batch (the sync session's verdict comes from a link's
   // thread): a counter of its own, a lost increment under a race only.

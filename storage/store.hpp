@@ -8,6 +8,7 @@
 // concurrently (RocksDB is safe for concurrent readers).
 #pragma once
 
+#include "core/access.hpp"
 #include "core/codec.hpp"
 #include "core/crypto/ed25519.hpp"
 #include "core/crypto/hash_chain.hpp"
@@ -300,6 +301,9 @@ public:
   result<std::optional<signed_head>> head_near(const node_id& origin, uint64_t after, uint64_t through) const;
   /// The head of `origin` at exactly `seq` (nullopt when none).
   result<std::optional<signed_head>> head_at(const node_id& origin, uint64_t seq) const;
+  /// The database's access list: its `_access` records (docs/security.md
+  /// §4.3); empty when the database has none (an open database).
+  result<access_list> access() const;
   /// Counts an input refused by authentication (the sync session's verdict).
   /// Persisted, like the equivocations apply_remote refuses.
   void count_refused_batch();

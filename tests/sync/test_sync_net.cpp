@@ -355,3 +355,79 @@ BOOST_AUTO_TEST_CASE(a_late_joiner_catches_up_from_a_snapshot_after_the_relay_co
   }
   BOOST_TEST(arrived);
 }
+
+// Access control (docs/security.md §4.3): the owner's signed, replicated
+// `_access` list decides who may pull and push, on the relay and on devices.
+BOOST_AUTO_TEST_CASE(access_list_admits_members_and_refuses_strangers_and_read_only_writes) {
+  temp_dir tmp;
+  auto relay = open_node(tmp / "relay");
+  auto srv = must(relay->serve(listen_on("tcp://127.0.0.1:0")));
+  auto url = first_url(*srv);
+  auto owner = open_node(tmp / "owner");
+  auto writer = open_node(tmp / "writer");
+  auto reader = open_node(tmp / "reader");
+  auto stranger = open_node(tmp / "stranger");
+  auto odb = open_db(*owner, "club");
+  auto change = [&](auto make) {
+    auto list = must(odb.access());
+    auto ws = make(list);
+    BOOST_REQUIRE_MESSAGE(ws.ok(), (ws.ok() ? std::string() : ws.error().message));
+    auto out = must(odb.write(writes(ws->begin(), ws->end())));
+    for (auto& o : out)
+      BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
+  };
+  auto mk = [](node& n) { return member_key_of(n.ident()); };
+  keyring none;
+  change([&](const access_list& l) { return access::create(l, mk(*owner), false); });
+  change([&](const access_list& l) { return access::grant(l, mk(*relay), access_rights::relay, none); });
+  change([&](const access_list& l) { return access::grant(l, mk(*writer), access_rights::read_write, none); });
+  change([&](const access_list& l) { return access::grant(l, mk(*reader), access_rights::read, none); });
+  BOOST_TEST(must(odb.access()).members().size() == 4u);
+  auto first = must(odb.insert("notes", {{"by", "owner"}}));
+  auto olink = must(owner->sync_with(url, only("club")));
+  BOOST_REQUIRE(olink->wait_synced(10s));
+
+  // a member with rw: pulls everything, and its writes reach the owner
+  auto wdb = open_db(*writer, "club");
+  auto wlink = must(writer->sync_with(url, only("club")));
+  BOOST_REQUIRE(wlink->wait_synced(10s));
+  BOOST_TEST(wdb.get("notes", first).ok());
+  auto second = must(wdb.insert("notes", {{"by", "writer"}}));
+  bool arrived = false;
+  for (int i = 0; i < 200 && !arrived; ++i, std::this_thread::sleep_for(25ms))
+    arrived = odb.get("notes", second).ok();
+  BOOST_TEST(arrived);
+
+  auto refused_with = [](sync_handle& link, const std::string& what) {
+    std::string last;
+    for (int i = 0; i < 200; ++i, std::this_thread::sleep_for(25ms)) {
+      last = link.status().at(0).last_error;
+      if (last.find(what) != std::string::npos)
+        return true;
+    }
+    BOOST_TEST_MESSAGE("last error: " << last);
+    return false;
+  };
+  // a read-only member: pulls, but its own writes are refused
+  auto rdb = open_db(*reader, "club");
+  auto rlink = must(reader->sync_with(url, only("club")));
+  bool pulled = false;
+  for (int i = 0; i < 200 && !pulled; ++i, std::this_thread::sleep_for(25ms))
+    pulled = rdb.get("notes", first).ok();
+  BOOST_TEST(pulled);
+  auto third = must(rdb.insert("notes", {{"by", "reader"}}));
+  BOOST_TEST(refused_with(*rlink, "may not write"));
+  // a stranger: refused before anything is sent to it
+  auto sdb = open_db(*stranger, "club");
+  auto slink = must(stranger->sync_with(url, only("club")));
+  BOOST_TEST(refused_with(*slink, "is not a member"));
+  BOOST_TEST(!sdb.get("notes", first).ok());
+  // the read-only member's write is nowhere else
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(!odb.get("notes", third).ok());
+  BOOST_TEST(!wdb.get("notes", third).ok());
+  auto on_relay = must(relay->open_database("club"));
+  BOOST_TEST(!on_relay.get("notes", third).ok());
+  BOOST_TEST(on_relay.get("notes", second).ok());
+  BOOST_TEST(must(on_relay.status_info()).records == 7u);  // 2 notes, the database record, 4 members
+}
