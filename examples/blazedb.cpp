@@ -150,6 +150,12 @@ int run(int argc, char** argv) {
   status_args id_a;
   auto* c_id = app.add_subcommand("id", "Print this node's id and Ed25519 public key (its identity in sync)");
   c_id->add_flag("--json", id_a.json, "One JSON object instead of text");
+  invite_args invite_a;
+  auto* c_invite = app.add_subcommand(
+    "invite", "Grant a member key rights on --db (creates the access list, owned by this node, if there is none)");
+  c_invite->add_option("MEMBER_KEY", invite_a.member, "The member's key, as `blazedb id` prints it")->required();
+  c_invite->add_option("--rights", invite_a.rights, "relay, r, rw or admin (default rw)");
+  c_invite->add_flag("--json", invite_a.json, "One JSON object instead of text");
 
   compact_args compact;
   auto* c_compact = app.add_subcommand(
@@ -265,6 +271,8 @@ int run(int argc, char** argv) {
     return cmd_compact(g, compact);
   if (c_id->parsed())
     return cmd_id(g, id_a);
+  if (c_invite->parsed())
+    return cmd_invite(g, invite_a);
   if (c_serve->parsed())
     return cmd_serve(g, serve);
   if (c_sync->parsed())

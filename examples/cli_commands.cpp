@@ -649,4 +649,49 @@ int cmd_id(const global_options& g, const status_args& a) {
   return exit_ok;
 }
 
+int cmd_invite(const global_options& g, const invite_args& a) {
+  auto member = crypto::member_key::parse(a.member);
+  if (!member)
+    fail(member.error());
+  auto rights = parse_rights(a.rights);
+  if (!rights || *rights == access_rights::none)
+    fail({errc::invalid_argument, "--rights must be relay, r, rw or admin, not '" + a.rights + "'"});
+  session s(g, access::write);
+  auto& db = s.db(true);
+  auto apply = [&](result<std::vector<write>> ws) {
+    if (!ws)
+      fail(ws.error());
+    auto out = db.write(writes(ws->begin(), ws->end()));
+    if (!out)
+      fail(out.error());
+    for (auto& o : *out)
+      check(o.st);
+  };
+  auto list = db.access();
+  if (!list)
+    fail(list.error());
+  bool created = list->empty();
+  if (created) {
+    // plaintext: end-to-end encryption is not wired into the store yet
+    apply(blaze::access::create(*list, member_key_of(s.n().ident()), false));
+    list = db.access();
+    if (!list)
+      fail(list.error());
+  }
+  apply(blaze::access::grant(*list, *member, *rights, keyring{}));
+  if (a.json) {
+    nlohmann::ordered_json o;
+    o["database"] = db.name();
+    o["member"] = member->id().to_hex();
+    o["rights"] = to_string(*rights);
+    o["created_access_list"] = created;
+    print_json_line(o.dump());
+  } else {
+    std::cout << (created ? "created the access list of " + db.name() + " (owner: this node)\n" : std::string())
+              << "granted " << to_string(*rights) << " on " << db.name() << " to node " << member->id().to_hex()
+              << "\nthe member syncs it with: blazedb --db " << db.name() << " sync URL\n";
+  }
+  return exit_ok;
+}
+
 } // namespace blaze::cli

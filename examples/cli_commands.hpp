@@ -95,6 +95,12 @@ struct status_args {
   bool json = false;
 };
 
+struct invite_args {
+  std::string member;        // a member key (blazedb id)
+  std::string rights = "rw"; // relay, r, rw, admin
+  bool json = false;
+};
+
 struct compact_args {
   bool json = false;
   std::vector<std::string> forget;  // peer node ids
@@ -116,5 +122,8 @@ int cmd_compact(const global_options& g, const compact_args& a);
 /// Prints the node id and Ed25519 public key of the data directory (made on
 /// first use); works while another process holds the directory.
 int cmd_id(const global_options& g, const status_args& a);
+/// Grants a member key rights on --db, creating the access list (this node
+/// the owner) when the database has none (docs/security.md §3, §4.3).
+int cmd_invite(const global_options& g, const invite_args& a);
 
 } // namespace blaze::cli

@@ -235,6 +235,34 @@ BOOST_AUTO_TEST_CASE(put_get_round_trip) {
   BOOST_TEST(query({"bugs"}).size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(invite_records_grants_in_the_access_list) {
+  // the member's key, from its own data directory
+  auto member = run({"--data", (dir.path / "member").string(), "id", "--json"}).json_lines().at(0);
+  auto key = member.at("member_key").get<std::string>();
+  auto first = ok({"--db", "club", "invite", key, "--rights", "r", "--json"}).json_lines().at(0);
+  BOOST_TEST(first.at("created_access_list").get<bool>());
+  BOOST_TEST(first.at("rights").get<std::string>() == "r");
+  BOOST_TEST(first.at("member").get<std::string>() == member.at("node").get<std::string>());
+  auto second = ok({"--db", "club", "invite", key, "--rights", "rw", "--json"}).json_lines().at(0);
+  BOOST_TEST(!second.at("created_access_list").get<bool>());
+  // the list: the database record, the owner and the member, with rw now
+  auto rows = query({"--db", "club", "_access"});
+  BOOST_TEST(rows.size() == 3u);
+  bool found = false;
+  for (auto& r : rows)
+    if (r.contains("rights") && r.at("_id").get<std::string>() == member.at("node").get<std::string>())
+      found = r.at("rights").get<std::string>() == "rw";
+  BOOST_TEST(found);
+  // bad input: a clear error, nothing written
+  auto bad = cli({"--db", "club", "invite", key, "--rights", "owner"});
+  BOOST_TEST(bad.code != 0);
+  BOOST_TEST(contains(bad.err, "--rights must be"), bad.err);
+  auto garbled = cli({"--db", "club", "invite", key.substr(0, 50)});
+  BOOST_TEST(garbled.code != 0);
+  BOOST_TEST(contains(garbled.err, "member key"), garbled.err);
+  BOOST_TEST(query({"--db", "club", "_access"}).size() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(put_with_id_inserts_then_updates) {
   const std::string id = "0123456789abcdef0123456789abcdef";
   auto o = ok({"put", "bugs", "--id", id, "a=1", "b=2"});
