@@ -652,10 +652,10 @@ int cmd_id(const global_options& g, const status_args& a) {
 int cmd_invite(const global_options& g, const invite_args& a) {
   auto member = crypto::member_key::parse(a.member);
   if (!member)
-    fail(member.error());
+    usage(member.error().message);
   auto rights = parse_rights(a.rights);
   if (!rights || *rights == access_rights::none)
-    fail({errc::invalid_argument, "--rights must be relay, r, rw or admin, not '" + a.rights + "'"});
+    usage("--rights must be relay, r, rw or admin, not '" + a.rights + "'");
   session s(g, access::write);
   auto& db = s.db(true);
   auto apply = [&](result<std::vector<write>> ws) {

@@ -255,10 +255,10 @@ BOOST_AUTO_TEST_CASE(invite_records_grants_in_the_access_list) {
   BOOST_TEST(found);
   // bad input: a clear error, nothing written
   auto bad = cli({"--db", "club", "invite", key, "--rights", "owner"});
-  BOOST_TEST(bad.code != 0);
+  BOOST_TEST(bad.code == 2);
   BOOST_TEST(contains(bad.err, "--rights must be"), bad.err);
   auto garbled = cli({"--db", "club", "invite", key.substr(0, 50)});
-  BOOST_TEST(garbled.code != 0);
+  BOOST_TEST(garbled.code == 2);
   BOOST_TEST(contains(garbled.err, "member key"), garbled.err);
   BOOST_TEST(query({"--db", "club", "_access"}).size() == 3u);
 }
