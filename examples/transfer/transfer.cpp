@@ -207,6 +207,9 @@ int main(int argc, char** argv) {
     g->stop();
   server->stop();
   groups.clear();
-  ns.clear();
+  // Dialing nodes first: their inproc connections run on the hub's I/O
+  // loop, which must outlive them (a known limit of the inproc transport).
+  while (!ns.empty())
+    ns.pop_back();
   return ok ? 0 : 1;
 }
