@@ -54,9 +54,9 @@ status txn_log::log_commit(const id128& txn, const std::vector<std::string>& par
   return st.ok() ? status{} : io(st, "cannot log the commit of transaction " + txn.to_hex());
 }
 
-result<bool> txn_log::committed(const id128& txn) const {
+result<bool> txn_log::has(const std::string& key) const {
   std::string v;
-  auto st = db_->Get(rocksdb::ReadOptions(), key_of(txn), &v);
+  auto st = db_->Get(rocksdb::ReadOptions(), key, &v);
   if (st.IsNotFound())
     return false;
   if (!st.ok())
@@ -64,10 +64,10 @@ result<bool> txn_log::committed(const id128& txn) const {
   return true;
 }
 
-status txn_log::finish(const id128& txn, const std::string& participant) {
+status txn_log::cross_off(const std::string& key, const std::string& name) {
   std::lock_guard<std::mutex> g(m_);
   std::string v;
-  auto st = db_->Get(rocksdb::ReadOptions(), key_of(txn), &v);
+  auto st = db_->Get(rocksdb::ReadOptions(), key, &v);
   if (st.IsNotFound())
     return {};
   if (!st.ok())
@@ -75,10 +75,16 @@ status txn_log::finish(const id128& txn, const std::string& participant) {
   auto rest = decode_decision(v);
   if (!rest)
     return rest.error();
-  rest->erase(std::remove(rest->begin(), rest->end(), participant), rest->end());
-  st = rest->empty() ? db_->Delete(rocksdb::WriteOptions(), key_of(txn))
-                     : db_->Put(rocksdb::WriteOptions(), key_of(txn), encode_decision(*rest));
+  rest->erase(std::remove(rest->begin(), rest->end(), name), rest->end());
+  st = rest->empty() ? db_->Delete(rocksdb::WriteOptions(), key)
+                     : db_->Put(rocksdb::WriteOptions(), key, encode_decision(*rest));
   return st.ok() ? status{} : io(st, "cannot update the transaction log");
+}
+
+result<bool> txn_log::committed(const id128& txn) const { return has(key_of(txn)); }
+
+status txn_log::finish(const id128& txn, const std::string& participant) {
+  return cross_off(key_of(txn), participant);
 }
 
 result<std::vector<std::pair<id128, std::vector<std::string>>>> txn_log::pending() const {
@@ -167,31 +173,10 @@ result<bool> txn_log::report(const txn_tag& tag, const std::string& database, ui
   return true;
 }
 
-result<bool> txn_log::release_logged(const id128& txn) const {
-  std::string v;
-  auto st = db_->Get(rocksdb::ReadOptions(), release_key(txn), &v);
-  if (st.IsNotFound())
-    return false;
-  if (!st.ok())
-    return io(st, "cannot read the transaction log");
-  return true;
-}
+result<bool> txn_log::release_logged(const id128& txn) const { return has(release_key(txn)); }
 
 status txn_log::finish_release(const id128& txn, const std::string& database) {
-  std::lock_guard<std::mutex> g(m_);
-  std::string v;
-  auto st = db_->Get(rocksdb::ReadOptions(), release_key(txn), &v);
-  if (st.IsNotFound())
-    return {};
-  if (!st.ok())
-    return io(st, "cannot read the transaction log");
-  auto rest = decode_decision(v);
-  if (!rest)
-    return rest.error();
-  rest->erase(std::remove(rest->begin(), rest->end(), database), rest->end());
-  st = rest->empty() ? db_->Delete(rocksdb::WriteOptions(), release_key(txn))
-                     : db_->Put(rocksdb::WriteOptions(), release_key(txn), encode_decision(*rest));
-  return st.ok() ? status{} : io(st, "cannot update the transaction log");
+  return cross_off(release_key(txn), database);
 }
 
 } // namespace blaze

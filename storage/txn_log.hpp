@@ -81,6 +81,10 @@ public:
   bool hosts(const std::string& database) const;
 
 private:
+  // Whether `key` holds a record; crosses `name` off the list at `key` (the
+  // record goes when the list is empty). Decisions and releases share these.
+  result<bool> has(const std::string& key) const;
+  status cross_off(const std::string& key, const std::string& name);
   txn_log() = default;
   std::filesystem::path data_dir_;
   std::unique_ptr<rocksdb::DB> db_;
