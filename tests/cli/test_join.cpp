@@ -362,4 +362,19 @@ BOOST_AUTO_TEST_CASE(sealed_invite_then_join_through_a_relay) {
   BOOST_TEST(again.at("records").get<uint64_t>() == 1u);
 }
 
+// No relay: the member joins from the owner's own `blazedb serve`.
+BOOST_AUTO_TEST_CASE(join_directly_from_the_owner) {
+  auto owner = make("owner"), member = make("member");
+  auto inv = owner.ok({"--db", "desk", "invite", member.key(), "--rights", "rw", "--plaintext", "--json"})
+               .first_json();
+  BOOST_TEST(inv.at("created_access_list").get<bool>());
+  auto id = owner.ok({"--db", "desk", "put", "notes", "title=direct"}).out.substr(0, 32);
+  auto server = serve(owner);
+  auto j = member.ok({"join", server.url, inv.at("token").get<std::string>(), "--json", "--timeout", "30"})
+             .first_json();
+  BOOST_TEST(j.at("owner").get<std::string>() == owner.id());
+  BOOST_TEST(j.at("records").get<uint64_t>() == 1u);
+  BOOST_TEST((json::parse(member.ok({"--db", "desk", "get", "notes", id}).out).at("title") == "direct"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
