@@ -164,10 +164,10 @@ int run(int argc, char** argv) {
   join_args join_a;
   auto* c_join = app.add_subcommand(
     "join", "Join the database an invitation token names: sync it from URL once and check owner, rights and keys");
-  c_join->add_option("URL_TOKEN", join_a.args,
-                     "The peer (tcp://, tls://, ws:// or wss://HOST:PORT; optional when the token carries one), "
-                     "then the token `blazedb invite` printed")
-    ->type_name("[URL] TOKEN")->required()->expected(1, 2);
+  c_join->add_option("URL", join_a.url,
+                     "The peer: tcp://, tls://, ws:// or wss://HOST:PORT (leave it out when the token carries one)")
+    ->type_name("")->required();
+  c_join->add_option("TOKEN", join_a.token, "The invitation token `blazedb invite` printed")->type_name("");
   c_join->add_option("--timeout", join_a.timeout_s, "Give up after this many seconds")
     ->type_name("S")->check(CLI::Range(1, 86400))->capture_default_str();
   c_join->add_flag("--json", join_a.json, "One JSON object instead of text");

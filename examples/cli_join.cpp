@@ -191,13 +191,12 @@ private:
 
 int cmd_join(const global_options& g, const join_args& a) {
   // ---- the command line: nothing is opened or written before it checks out
-  if (a.args.empty() || a.args.size() > 2)
-    usage("join takes [URL] TOKEN");
-  auto parsed = invite_token::parse(a.args.back());
+  bool url_given = !a.token.empty();  // `join TOKEN`: the one argument is the token
+  auto parsed = invite_token::parse(url_given ? a.token : a.url);
   if (!parsed)
     usage(parsed.error().message);
   auto& t = *parsed;
-  std::string url = a.args.size() == 2 ? a.args[0] : t.url;
+  std::string url = url_given ? a.url : t.url;
   if (url.empty())
     usage("the token carries no URL: give the peer's, `blazedb join URL TOKEN`");
   if (auto ep = net::parse_url(url); !ep)

@@ -10,7 +10,8 @@
 namespace blaze::cli {
 
 struct join_args {
-  std::vector<std::string> args;  // [URL] TOKEN
+  std::string url;    // the peer; with `token` empty, this is the token (URL from its hint)
+  std::string token;
   int timeout_s = 60;             // give up (and keep nothing new) after this long
   bool json = false;
   tls_args tls;
