@@ -468,6 +468,10 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
       out.durability = st.mode() == durability::sync ? "sync" : "buffered";
       out.refused_batches = st.security().refused_batches;
       out.equivocations = st.security().equivocations;
+      out.unopened = st.security().unopened;
+      if (auto list = st.access(); list && !list->empty())
+        out.access = list->is_sealed() ? "sealed" : "plaintext";
+      out.key_epochs = st.key_epochs();
       return out;
     },
     [self](durable_atom, bool sync) -> caf::result<bool> {

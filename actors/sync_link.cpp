@@ -187,6 +187,21 @@ public:
     return {};
   }
 
+  std::string snapshot_problem(const std::string& peer_key) const override {
+    auto s = st_.lock();
+    if (!s || !s->sealed())
+      return {};
+    auto list = s->access();
+    if (!list)
+      return "cannot read the access list: " + list.error().message;
+    auto key = crypto::ed25519_public_key::from_bytes(peer_key);
+    if (key && list->can_read(crypto::node_id_of(*key)))
+      return {};
+    return "database " + s->options().database_id +
+           " is end-to-end encrypted and its log was compacted before it was sealed: the peer lacks operations "
+           "only a snapshot (plaintext states) could give, and it is not a reader";
+  }
+
   std::string push_problem(const std::string& peer_key, const std::string& origin_key,
                            const operation& op) override {
     auto s = st_.lock();

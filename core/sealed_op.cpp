@@ -379,6 +379,7 @@ result<operation> seal_operation(const operation& plain, const crypto::content_k
   outer.id = plain.id;
   outer.counter = plain.counter;
   outer.collection = plain.collection;
+  outer.txn = plain.txn;  // routing metadata: replicas hold a transaction's parts before opening them
   outer.k = operation::kind::sealed;
   auto box = crypto::seal(key, encode_sealed_inner(plain), sealed_op_associated_data(database_id, outer), fixed_nonce);
   if (!box.ok())
@@ -406,6 +407,7 @@ result<operation> open_operation(const operation& sealed, const crypto::content_
   if (!op.ok())
     return corrupt(sealed, op.error().message);
   op->collection = sealed.collection;
+  op->txn = sealed.txn;
   return op;
 }
 

@@ -4,7 +4,8 @@
 //
 // A sealed operation is an ordinary `operation` of kind `sealed`:
 //
-//   outer (clear, routing metadata)     dot, timestamp (counter), collection;
+//   outer (clear, routing metadata)     dot, timestamp (counter), collection,
+//                                       transaction tag (txn: id and parts);
 //                                       record = 0; no fields
 //   outer.sealed_box                    crypto::seal(key, inner, ad): 33 bytes
 //                                       more than inner (aead.hpp)
@@ -78,7 +79,7 @@ result<operation> decode_sealed_inner(std::string_view inner, const dot& id, uin
 std::string sealed_op_associated_data(std::string_view database_id, const operation& outer);
 
 /// Seals `plain` (any kind but `sealed`) under `key` for `database_id`.
-/// Contract: the result has plain's dot, counter and collection, a zero
+/// Contract: the result has plain's dot, counter, collection and txn tag, a zero
 /// record, kind `sealed` and no other field; its box is
 /// 33 + encode_sealed_inner(plain).size() bytes. `fixed_nonce` is for deterministic test
 /// vectors and fuzz seeds only (never reuse a nonce with a key).
@@ -93,7 +94,7 @@ result<operation> seal_operation(const operation& plain, const crypto::content_k
 /// if the box is too short or of an unknown version.
 result<uint32_t> sealed_op_epoch(const operation& sealed);
 
-/// The plaintext operation inside `sealed` (dot, counter and collection from
+/// The plaintext operation inside `sealed` (dot, counter, collection and txn from
 /// the outer part, the rest from the box), decoded within `lim`.
 /// errc::invalid_argument if `sealed` is not of kind sealed; errc::corrupt,
 /// naming the dot and the reason, when the outer part carries a record or

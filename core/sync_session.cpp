@@ -540,6 +540,8 @@ void session::pump(std::vector<envelope>& out) {
       if (!peer_snapshots_)
         return fail_into(out, error_code::refused,
                          "this replica compacted operations the peer lacks and the peer does not accept snapshots");
+      if (auto why = store_.snapshot_problem(peer_key_); !why.empty())
+        return fail_into(out, error_code::forbidden, why);
       snap_ = store_.snapshot(peer_filter_);
       if (!snap_)
         return fail_into(out, error_code::refused,

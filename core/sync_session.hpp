@@ -120,6 +120,13 @@ public:
     /// one while any remain).
     virtual part next(size_t max_bytes) = 0;
   };
+  /// Why the peer proving `peer_key` may not take a snapshot (states are
+  /// plaintext: an end-to-end encrypted database gives them to readers
+  /// only); empty when it may. The session then fails with `forbidden`.
+  virtual std::string snapshot_problem(const std::string& peer_key) const {
+    (void)peer_key;
+    return {};
+  }
   /// Starts reading a snapshot of `collections` (empty: all); nullptr when
   /// the store cannot (the session then refuses the peer).
   virtual std::unique_ptr<snapshot_source> snapshot(const std::vector<std::string>& collections) const {

@@ -534,6 +534,9 @@ int cmd_status(const global_options& g, const status_args& a) {
       d["durability"] = i.durability;
       d["refused_batches"] = i.refused_batches;
       d["equivocations"] = i.equivocations;
+      d["access"] = i.access;
+      d["key_epochs"] = i.key_epochs;
+      d["unopened"] = i.unopened;
       dbs.push_back(std::move(d));
     }
     out["databases"] = std::move(dbs);
@@ -557,7 +560,19 @@ int cmd_status(const global_options& g, const status_args& a) {
               << "  conflicts    " << i.conflicts << '\n'
               << "  refused      " << i.refused_batches << " batches failed authentication, "
               << i.equivocations << " equivocations\n"
-              << "  collections  ";
+              << "  access       " << i.access;
+    if (i.access == "sealed") {
+      std::cout << " (end-to-end encrypted; keys held: ";
+      if (i.key_epochs.empty())
+        std::cout << "none, this node only relays it";
+      for (size_t k = 0; k < i.key_epochs.size(); ++k)
+        std::cout << (k ? ", " : "epochs ") << i.key_epochs[k];
+      std::cout << ")";
+    }
+    std::cout << '\n';
+    if (i.unopened)
+      std::cout << "  unopened     " << i.unopened << " sealed operations this node cannot read\n";
+    std::cout << "  collections  ";
     for (size_t k = 0; k < i.collections.size(); ++k)
       std::cout << (k ? ", " : "") << i.collections[k];
     std::cout << (i.collections.empty() ? "-" : "") << '\n' << "  indexes      ";
@@ -595,6 +610,8 @@ int cmd_compact(const global_options& g, const compact_args& a) {
     out["removed"] = rep.removed;
     out["bytes"] = rep.bytes;
     out["kept"] = rep.kept;
+    if (!rep.kept_because.empty())
+      out["kept_because"] = rep.kept_because;
     auto peers = ojson::array();
     for (auto& p : rep.peers)
       peers.push_back(p.to_hex());
@@ -604,6 +621,10 @@ int cmd_compact(const global_options& g, const compact_args& a) {
       base[origin.to_hex()] = seq;
     out["base"] = std::move(base);
     print_line(out);
+    return exit_ok;
+  }
+  if (!rep.kept_because.empty()) {
+    std::cout << rep.kept_because << " (" << rep.kept << " operations)\n";
     return exit_ok;
   }
   std::cout << "database " << g.db << ": removed " << rep.removed << " operation"

@@ -3,6 +3,7 @@
 #include "core/keys.hpp"
 #include "core/crypto/wire.hpp"
 #include "core/replica.hpp"
+#include "core/sealed_op.hpp"
 #include "core/transaction.hpp"
 #include "storage/rocksdb_options.hpp"
 
@@ -41,6 +42,9 @@ const std::string meta_hold = "hold/";     // ‖ txn (16 bytes) ‖ origin (16)
 const std::string meta_chain = "chain/";   // ‖ origin (16 bytes) -> u64 seq ‖ link (32): chain at the highest head
 const std::string meta_refused = "security/refused";             // u64: store::security()
 const std::string meta_equivocations = "security/equivocations";  // u64
+const std::string meta_unopened = "security/unopened";  // u64: sealed operations logged, not applied
+const std::string meta_opened_epochs = "e2e/opened";     // u32 epochs, ascending: every logged
+                                                        // sealed operation of these is applied (or held)
 const std::string meta_head = "head/";     // ‖ origin (16 bytes) ‖ u64 seq -> link (32) [‖ signature (64) ‖ key (32)]
 const std::string meta_stage = "stage/";   // ‖ peer (16 bytes) ‖ 'p' -> the staged snapshot's point
                                            //                   ‖ 'r' ‖ record key -> staged state
@@ -132,6 +136,12 @@ std::optional<std::pair<std::string, record_id>> record_key_of(std::string_view 
 }
 
 std::string stage_prefix(const node_id& peer) { return meta_stage + id_bytes(peer); }
+
+std::string hold_key(const id128& txn, const dot& d) {
+  std::string k = meta_hold + id_bytes(txn) + id_bytes(d.origin);
+  keys::append_u64(k, d.seq);
+  return k;
+}
 
 std::string head_key(const node_id& origin, uint64_t seq) { return meta_head + id_bytes(origin) + u64_bytes(seq); }
 
@@ -399,6 +409,12 @@ store::snapshot_handle::~snapshot_handle() {
   rp_->open.erase(this);
 }
 
+// The access list and this node's keys to it (end-to-end encryption).
+struct store::e2e_state {
+  access_list list;
+  keyring keys;  // this node's, unwrapped from `list`
+};
+
 // One WriteBatch being assembled, with the state it will produce.
 struct store::pending {
   rocksdb::WriteBatch batch;
@@ -419,6 +435,12 @@ struct store::pending {
   // `materialize_only` (releasing them) applies effects without a log entry.
   bool hold_txn = false;
   bool materialize_only = false;
+  // End-to-end encryption: the list and keys the batch started with (null
+  // until begin()); whether it changed `_access` (refresh_e2e after the
+  // commit); sealed operations it logged without opening them.
+  std::shared_ptr<const e2e_state> e2e;
+  bool access_changed = false;
+  uint64_t unopened = 0;
 
   // About what an operation adds to the batch (oplog entry, record state,
   // keys), so the batch's buffer is not regrown and copied as it fills.
@@ -522,6 +544,12 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, nod
   s->conflicts_ = s->handles_[5];
   if (auto ls = s->load_meta(); !ls)
     return ls;
+  if (s->opts_.signer)
+    s->member_ = s->opts_.signer->id();
+  // Also finishes an interrupted reopen_unopened (keys gained, crash before
+  // their operations were applied).
+  if (auto es = s->refresh_e2e(nullptr); !es)
+    return es;
   if (auto fs = s->fs_->finish_creation(); !fs)
     return fs;
   return s;
@@ -576,8 +604,12 @@ status store::load_meta() {
       cs.seq = keys::read_u64(val.data());
       cs.link = crypto::wire::to_array<32>(std::string_view(val.data() + 8, 32));
       chains_[id_at(k.data() + meta_chain.size())] = cs;
-    } else if ((k.ToStringView() == meta_refused || k.ToStringView() == meta_equivocations) && val.size() == 8) {
-      (k.ToStringView() == meta_refused ? refused_batches_ : equivocations_) = keys::read_u64(val.data());
+    } else if ((k.ToStringView() == meta_refused || k.ToStringView() == meta_equivocations ||
+                k.ToStringView() == meta_unopened) &&
+               val.size() == 8) {
+      (k.ToStringView() == meta_refused         ? refused_batches_
+       : k.ToStringView() == meta_equivocations ? equivocations_
+                                                : unopened_) = keys::read_u64(val.data());
     } else if (starts_with(k, meta_base)) {
       if (k.size() != meta_base.size() + 16 || val.size() != 8)
         return {errc::corrupt, "corrupt compaction point in " + dir_.string()};
@@ -721,6 +753,16 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
     p.batch.Put(oplog_, keys::oplog(op.id), encode(op));
   if (p.hold_txn && !op.txn.empty())
     return hold_one(p, op, encoded);
+  if (auto s = apply_effect(p, op, changes, known); !s)
+    return s;
+  p.clock = std::max(p.clock, op.counter);
+  p.vv.set(op.id.origin, std::max(p.vv.get(op.id.origin), op.id.seq));
+  p.dirty = true;
+  return {};
+}
+
+status store::apply_effect(pending& p, const operation& op, std::vector<change>* changes,
+                           std::optional<record_state>* known) {
   switch (op.k) {
     case operation::kind::upsert:
     case operation::kind::remove_record: {
@@ -784,20 +826,35 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
           return s;
       break;
     }
-    case operation::kind::sealed:
-      // Kept in the oplog and counted in the version vector (a relay stores
-      // and forwards it); a reader opens it before applying (core/sealed_op.hpp).
+    case operation::kind::sealed: {
+      // Logged and counted in the version vector either way (a relay stores
+      // and forwards what it cannot read). A reader opens it and applies
+      // the plaintext; without the key of its epoch (or when the box does
+      // not open) it stays unopened until this node's keys change.
+      const crypto::content_key* key = nullptr;
+      if (auto epoch = sealed_op_epoch(op); epoch && p.e2e)
+        key = p.e2e->keys.find(*epoch);
+      if (!key) {
+        ++p.unopened;
+        break;
+      }
+      auto plain = open_operation(op, *key, opts_.database_id, opts_.decoding);
+      if (plain && validate(*plain, opts_.lim))
+        return apply_effect(p, *plain, changes, nullptr);
+      ++p.unopened;
       break;
+    }
   }
-  p.clock = std::max(p.clock, op.counter);
-  p.vv.set(op.id.origin, std::max(p.vv.get(op.id.origin), op.id.seq));
-  p.dirty = true;
+  if (op.collection == access::collection)
+    p.access_changed = true;
   return {};
 }
 
-status store::commit(pending& p) {
+status store::commit(pending& p, std::vector<change>* changes) {
   if (!p.dirty)
     return {};
+  if (p.unopened > 0)
+    p.batch.Put(meta_, meta_unopened, u64_bytes(unopened_.load() + p.unopened));
   if (p.write_records)
     for (auto& [key, st] : p.records)
       p.batch.Put(records_, key, encode(st));
@@ -814,12 +871,20 @@ status store::commit(pending& p) {
   auto st = db_->Write(wo, &p.batch);
   if (!st.ok())
     return io(st, "cannot commit to " + dir_.string());
-  std::lock_guard<std::mutex> guard(meta_mutex_);
+  std::unique_lock<std::mutex> guard(meta_mutex_);
   vv_ = p.vv;
   clock_ = p.clock;
   indexes_ = p.indexes;
   for (auto& [origin, cs] : p.chains)
     chains_[origin] = cs;
+  unopened_ += p.unopened;
+  if (p.access_changed) {
+    // The batch is committed whatever happens here: a failure to read the
+    // new list keeps the previous keys until the next change or reopen
+    // (open() fails loudly on it).
+    guard.unlock();
+    (void)refresh_e2e(changes);
+  }
   return {};
 }
 
@@ -835,25 +900,71 @@ void store::put_head(pending& p, const signed_head& h) {
   p.dirty = true;
 }
 
+void store::begin(pending& p) const {
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  p.vv = vv_;
+  p.clock = clock_;
+  p.indexes = indexes_;
+  p.e2e = e2e_;
+}
+
+crypto::chain_state store::own_chain() const {
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  auto c = chains_.find(self_);
+  return c != chains_.end() ? c->second : crypto::chain_start(opts_.database_id, self_);
+}
+
+void store::extend_own_chain(crypto::chain_state& own, uint64_t seq, std::string_view bytes) const {
+  if (own.seq + 1 != seq)
+    return;  // the chain already lags (never: local seqs follow the chain)
+  own.link = crypto::chain_next(own.link, self_, seq, crypto::op_hash(bytes));
+  own.seq = seq;
+}
+
+void store::end_own_chain(pending& p, const crypto::chain_state& before, const crypto::chain_state& own) {
+  if (own.seq != before.seq && own.seq == p.vv.get(self_))
+    put_head(p, signed_head{self_, own.seq, link_bytes(own.link)});
+}
+
+result<std::string> store::local_encoding(const operation& op, const access_list& list, const keyring& ring) const {
+  const bool access_op = op.collection == access::collection;
+  if (list.empty() && !access_op)
+    return encode(op);  // an open database
+  const std::string& db = opts_.database_id;
+  if (!member_)
+    return status{errc::forbidden, "database " + db + " has an access list and this store has no node key"};
+  if (list.is_sealed() && !access_op) {
+    auto key = ring.sealing_key(list);
+    if (!key)
+      return status{errc::forbidden,
+                    "cannot write to end-to-end encrypted database " + db + ": " + key.error().message};
+    auto sealed = seal_operation(op, **key, db);
+    if (!sealed)
+      return sealed.error();
+    if (auto s = check_operation(list, *member_, *sealed); !s)
+      return s;
+    return encode(*sealed);
+  }
+  if (auto s = check_operation(list, *member_, op); !s)
+    return s;
+  return encode(op);
+}
+
 std::vector<result<operation>> store::write_local(std::span<const write> writes, uint64_t now_ms,
                                                   std::vector<change>* changes) {
   pending p(writes.size());
-  {
-    std::lock_guard<std::mutex> guard(meta_mutex_);
-    p.vv = vv_;
-    p.clock = clock_;
-    p.indexes = indexes_;
-  }
+  begin(p);
   hybrid_clock clk(self_, p.clock);
   // This node's chain continues from its stored state (genesis before the
   // first operation); every commit ends at a head.
-  crypto::chain_state own;
-  {
-    std::lock_guard<std::mutex> guard(meta_mutex_);
-    auto c = chains_.find(self_);
-    own = c != chains_.end() ? c->second : crypto::chain_start(opts_.database_id, self_);
-  }
+  crypto::chain_state own = own_chain();
   const crypto::chain_state own_before = own;
+  // The access list and keys each write is judged and sealed by: a write
+  // to `_access` changes them for the writes after it.
+  const access_list* list = &p.e2e->list;
+  const keyring* ring = &p.e2e->keys;
+  std::optional<access_list> batch_list;
+  std::optional<keyring> batch_ring;
   std::vector<result<operation>> out;
   out.reserve(writes.size());
   size_t first_change = changes ? changes->size() : 0;
@@ -889,12 +1000,14 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
         continue;
       }
     }
-    std::string bytes = encode(*op);
-    if (own.seq + 1 == id.seq) {  // else the chain already lags (never: local seqs follow the chain)
-      own.link = crypto::chain_next(own.link, self_, id.seq, crypto::op_hash(bytes));
-      own.seq = id.seq;
+    auto bytes = local_encoding(*op, *list, *ring);
+    if (!bytes) {
+      out.emplace_back(bytes.error());
+      continue;
     }
-    if (auto s = apply_one(p, *op, changes, &*cur, &bytes); !s) {
+    extend_own_chain(own, id.seq, *bytes);
+    // Logged as encoded (sealed or not), applied as written.
+    if (auto s = apply_one(p, *op, changes, &*cur, &*bytes); !s) {
       // A storage failure mid-batch: nothing of the batch is committed.
       for (auto& r : out)
         if (r)
@@ -906,11 +1019,21 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
         changes->resize(first_change);
       return out;
     }
+    if (op->collection == access::collection) {
+      if (!batch_list)
+        batch_list = *list;
+      auto rec = p.records.find(keys::record(op->collection, op->record));
+      batch_list->put(op->record, rec != p.records.end() && rec->second.alive() ? rec->second.view() : value_map{});
+      list = &*batch_list;
+      if (member_ && opts_.exchange) {
+        batch_ring = keyring::unlock(*list, *member_, *opts_.exchange);
+        ring = &*batch_ring;
+      }
+    }
     out.emplace_back(std::move(*op));
   }
-  if (own.seq != own_before.seq && own.seq == p.vv.get(self_))
-    put_head(p, signed_head{self_, own.seq, link_bytes(own.link)});
-  if (auto s = commit(p); !s) {
+  end_own_chain(p, own_before, own);
+  if (auto s = commit(p, changes); !s) {
     for (auto& r : out)
       if (r)
         r = s;
@@ -970,12 +1093,7 @@ apply_report store::apply_batch(std::vector<operation>& ops, const std::vector<s
   // partial one (a collection filter) may never receive some operations of a
   // part, so it applies them as they come (docs/transactions.md, limits).
   p.hold_txn = !(cov && !cov->collections.empty()) && partial().empty();
-  {
-    std::lock_guard<std::mutex> guard(meta_mutex_);
-    p.vv = vv_;
-    p.clock = clock_;
-    p.indexes = indexes_;
-  }
+  begin(p);
   size_t first_change = changes ? changes->size() : 0;
   std::vector<dot> applied;
   const operation* prev = nullptr;
@@ -1085,7 +1203,7 @@ apply_report store::apply_batch(std::vector<operation>& ops, const std::vector<s
         put_head(p, h);
     }
   }
-  if (auto s = commit(p); !s) {
+  if (auto s = commit(p, changes); !s) {
     rep.refused.emplace_back(dot{}, s);
     rep.applied = 0;
     if (changes)
@@ -1095,6 +1213,13 @@ apply_report store::apply_batch(std::vector<operation>& ops, const std::vector<s
     partial_ = std::move(*now_partial);
   }
   return rep;
+}
+
+status store::flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  auto st = db_->Flush(fo, handles_);
+  return st.ok() ? status{} : io(st, "cannot flush " + dir_.string());
 }
 
 status store::set_durability(durability mode) {
@@ -1128,6 +1253,12 @@ result<compact_report> store::compact(const version_vector& upto) {
   auto mine = versions();
   rep.base_before = base();
   rep.base_after = rep.base_before;
+  if (sealed()) {
+    rep.kept_because = "database " + opts_.database_id + " is end-to-end encrypted: its log is kept whole";
+    for (auto& [o, held] : mine.entries())
+      rep.kept += held - std::min(held, rep.base_before.get(o));
+    return rep;
+  }
   rocksdb::WriteBatch batch;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), oplog_));
   for (auto& [o, held] : mine.entries()) {
@@ -1380,7 +1511,8 @@ result<snapshot_report> store::merge_snapshot(const node_id& peer, const version
   if (!it->status().ok())
     return undo(io(it->status(), "cannot read a staged snapshot"));
   p.dirty = true;
-  if (auto s = commit(p); !s)
+  p.access_changed = true;  // the states may hold `_access` records: keys are looked at again
+  if (auto s = commit(p, changes); !s)
     return undo(s);
   std::lock_guard<std::mutex> guard(meta_mutex_);
   base_ = new_base;
@@ -1794,13 +1926,114 @@ result<access_list> store::access() const {
   return list;
 }
 
+// ---- end-to-end encryption (docs/security.md §5) ------------------------------
+
+std::shared_ptr<const store::e2e_state> store::e2e() const {
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  return e2e_;
+}
+
+bool store::sealed() const {
+  auto e = e2e();
+  return e && e->list.is_sealed();
+}
+
+std::vector<uint32_t> store::key_epochs() const {
+  auto e = e2e();
+  return e ? e->keys.epochs() : std::vector<uint32_t>{};
+}
+
+status store::refresh_e2e(std::vector<change>* changes) {
+  auto list = access();
+  if (!list)
+    return list.error();
+  auto next = std::make_shared<e2e_state>(e2e_state{std::move(*list), keyring{}});
+  if (member_ && opts_.exchange)
+    next->keys = keyring::unlock(next->list, *member_, *opts_.exchange);
+  {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    e2e_ = std::move(next);
+  }
+  return reopen_unopened(changes);
+}
+
+status store::reopen_unopened(std::vector<change>* changes) {
+  // Invariant (meta_opened_epochs): every logged sealed operation of an
+  // epoch listed there is applied, or held with its transaction. An epoch
+  // this node holds and the record lacks was gained since: its operations
+  // arrived unopened, and are applied now (a scan of the log: keys change
+  // rarely; a relay holds none and never scans).
+  pending p;
+  begin(p);
+  p.materialize_only = true;
+  std::set<uint32_t> opened;
+  std::string v;
+  auto st = db_->Get(rocksdb::ReadOptions(), meta_, meta_opened_epochs, &v);
+  if (!st.ok() && !st.IsNotFound())
+    return io(st, "cannot read the opened epochs of " + dir_.string());
+  for (size_t i = 0; i + 4 <= v.size(); i += 4)
+    opened.insert(static_cast<uint32_t>(keys::read_u64((std::string(4, '\0') + v.substr(i, 4)).data())));
+  std::set<uint32_t> gained;
+  for (auto e : p.e2e->keys.epochs())
+    if (!opened.count(e))
+      gained.insert(e);
+  if (gained.empty())
+    return {};
+  uint64_t applied = 0;
+  size_t first_change = changes ? changes->size() : 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), oplog_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto op = decode_operation(it->value().ToStringView(), opts_.decoding);
+    if (!op || op->k != operation::kind::sealed)
+      continue;
+    auto epoch = sealed_op_epoch(*op);
+    if (!epoch || !gained.count(*epoch))
+      continue;
+    if (!op->txn.empty()) {
+      std::string held;
+      auto hs = db_->Get(rocksdb::ReadOptions(), meta_, hold_key(op->txn.id, op->id), &held);
+      if (hs.ok())
+        continue;  // opened when its transaction is released
+      if (!hs.IsNotFound())
+        return io(hs, "cannot read held operations");
+    }
+    uint64_t before = p.unopened;
+    if (auto s = apply_effect(p, *op, changes, nullptr); !s) {
+      if (changes)
+        changes->resize(first_change);
+      return s;
+    }
+    applied += p.unopened == before;
+    p.unopened = before;  // counted once, when it was logged
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot scan the oplog of " + dir_.string());
+  opened.insert(gained.begin(), gained.end());
+  std::string record;
+  for (auto e : opened)
+    record += u64_bytes(e).substr(4);
+  p.batch.Put(meta_, meta_opened_epochs, record);
+  uint64_t left = unopened_.load() - std::min(unopened_.load(), applied);
+  p.batch.Put(meta_, meta_unopened, u64_bytes(left));
+  p.dirty = true;
+  if (auto s = commit(p, changes); !s) {
+    if (changes)
+      changes->resize(first_change);
+    return s;
+  }
+  unopened_ = left;
+  return {};
+}
+
 void store::count_refused_batch() {
   // Outside any batch (the sync session's verdict comes from a link's
   // thread): a counter of its own, a lost increment under a race only.
   db_->Put(rocksdb::WriteOptions(), meta_, meta_refused, u64_bytes(++refused_batches_));
 }
 
-security_counts store::security() const { return {refused_batches_.load(), equivocations_.load()}; }
+security_counts store::security() const {
+  return {refused_batches_.load(), equivocations_.load(), unopened_.load()};
+}
 
 std::vector<std::string> store::partial() const {
   std::lock_guard<std::mutex> guard(meta_mutex_);
@@ -1952,12 +2185,7 @@ result<std::vector<operation>> store::prepare_txn(const id128& txn, std::span<co
   // the batch `p` only carries the overlay that later writes of the
   // transaction see.
   pending p(writes.size());
-  {
-    std::lock_guard<std::mutex> guard(meta_mutex_);
-    p.vv = vv_;
-    p.clock = clock_;
-    p.indexes = indexes_;
-  }
+  begin(p);
   hybrid_clock clk(self_, p.clock);
   std::vector<operation> ops;
   std::vector<std::string> encoded;
@@ -1989,9 +2217,14 @@ result<std::vector<operation>> store::prepare_txn(const id128& txn, std::span<co
         return fail({errc::too_large, "the record would be " + std::to_string(size) + " bytes, over the maximum of " +
                                         std::to_string(opts_.lim.max_record)});
     }
-    if (auto s = apply_one(p, *op, nullptr, &*cur); !s)
+    // Prepared as it will be logged: sealed when the database is (the
+    // commit opens it again to apply it).
+    auto bytes = local_encoding(*op, p.e2e->list, p.e2e->keys);
+    if (!bytes)
+      return fail(bytes.error());
+    if (auto s = apply_one(p, *op, nullptr, &*cur, &*bytes); !s)
       return fail(s);
-    encoded.push_back(encode(*op));
+    encoded.push_back(std::move(*bytes));
     ops.push_back(std::move(*op));
   }
   rocksdb::WriteOptions wo;
@@ -2013,20 +2246,10 @@ result<bool> store::commit_txn(const id128& txn, std::vector<change>* changes) {
   if (!encoded)
     return encoded.error();
   pending p(encoded->size());
-  {
-    std::lock_guard<std::mutex> guard(meta_mutex_);
-    p.vv = vv_;
-    p.clock = clock_;
-    p.indexes = indexes_;
-  }
+  begin(p);
   // This node's hash chain goes on through the transaction's operations,
   // as write_local's do (they are local operations, committed now).
-  crypto::chain_state own;
-  {
-    std::lock_guard<std::mutex> guard(meta_mutex_);
-    auto c = chains_.find(self_);
-    own = c != chains_.end() ? c->second : crypto::chain_start(opts_.database_id, self_);
-  }
+  crypto::chain_state own = own_chain();
   const crypto::chain_state own_before = own;
   size_t first_change = changes ? changes->size() : 0;
   for (auto& e : *encoded) {
@@ -2041,21 +2264,17 @@ result<bool> store::commit_txn(const id128& txn, std::vector<change>* changes) {
                                      std::to_string(op->id.seq) + " but the next is " +
                                      std::to_string(p.vv.get(self_) + 1)};
     }
-    if (own.seq + 1 == op->id.seq) {
-      own.link = crypto::chain_next(own.link, self_, op->id.seq, crypto::op_hash(e));
-      own.seq = op->id.seq;
-    }
+    extend_own_chain(own, op->id.seq, e);
     if (auto s = apply_one(p, *op, changes, nullptr, &e); !s) {
       if (changes)
         changes->resize(first_change);
       return s;
     }
   }
-  if (own.seq != own_before.seq && own.seq == p.vv.get(self_))
-    put_head(p, signed_head{self_, own.seq, link_bytes(own.link)});
+  end_own_chain(p, own_before, own);
   p.batch.Delete(meta_, txn_key(txn));
   p.dirty = true;  // an empty transaction still drops its record
-  if (auto s = commit(p); !s) {
+  if (auto s = commit(p, changes); !s) {
     if (changes)
       changes->resize(first_change);
     return s;
@@ -2098,13 +2317,6 @@ result<std::vector<id128>> store::prepared_txns() const {
 
 // ---- held transaction operations (atomic remote visibility) ----------------------
 
-namespace {
-std::string hold_key(const id128& txn, const dot& d) {
-  std::string k = meta_hold + id_bytes(txn) + id_bytes(d.origin);
-  keys::append_u64(k, d.seq);
-  return k;
-}
-} // namespace
 
 status store::hold_one(pending& p, const operation& op, const std::string* encoded) {
   if (auto s = validate(op.txn); !s)
@@ -2140,12 +2352,7 @@ result<std::vector<std::pair<txn_tag, uint32_t>>> store::held_txns() const {
 result<size_t> store::release_txn(const id128& txn, std::vector<change>* changes) {
   pending p;
   p.materialize_only = true;
-  {
-    std::lock_guard<std::mutex> guard(meta_mutex_);
-    p.vv = vv_;
-    p.clock = clock_;
-    p.indexes = indexes_;
-  }
+  begin(p);  // its keys open sealed operations
   auto prefix = meta_hold + id_bytes(txn);
   size_t first_change = changes ? changes->size() : 0;
   size_t n = 0;

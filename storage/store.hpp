@@ -59,6 +59,12 @@ struct store_options {
   /// This node's key: signs heads of its own chain when they are served
   /// (store::head_near). Null: own heads are served unsigned (tests).
   std::shared_ptr<const crypto::signing_key> signer{};
+  /// This node's X25519 key (with `signer`): unwraps the content keys the
+  /// access list holds for this node, to seal local writes and open sealed
+  /// operations of an end-to-end encrypted database (docs/security.md §5).
+  /// Null: this store reads no sealed database (it still stores and serves
+  /// sealed operations, as a relay).
+  std::shared_ptr<const crypto::x25519_key> exchange{};
 };
 
 /// An origin's chain head (docs/protocol.md §5b, core/crypto/hash_chain.hpp):
@@ -76,6 +82,10 @@ struct signed_head {
 struct security_counts {
   uint64_t refused_batches = 0;  // signed ranges or snapshots whose chain or signature did not check
   uint64_t equivocations = 0;    // operations that differ from the one held under their dot
+  /// Sealed operations logged but not applied: this node holds no key that
+  /// opens them (a relay; a reader not yet given their epoch; a box that
+  /// does not authenticate). Retried whenever this node's keys change.
+  uint64_t unopened = 0;
 };
 
 /// A change to one record, as the change feed reports it.
@@ -126,6 +136,11 @@ struct compact_report {
   uint64_t bytes = 0;          // their encoded bytes
   uint64_t kept = 0;           // operations still in the log
   std::vector<node_id> peers;  // known peers the point came from (compact_known)
+  /// Why nothing was compacted although asked (empty otherwise): the log of
+  /// an end-to-end encrypted database is kept whole, since a replica that
+  /// cannot read it has no states to fold it into and late joiners that
+  /// cannot read take operations, never snapshots (docs/security.md §5).
+  std::string kept_because{};
 };
 
 /// What joining a snapshot did.
@@ -181,6 +196,9 @@ public:
 
   /// Changes and persists this database's durability.
   status set_durability(durability mode);
+  /// Writes every column family's memtable to SST files and waits (a copy
+  /// of the directory then needs no WAL replay; tests look into SSTs).
+  status flush();
 
   // ---- compaction and snapshots (DESIGN §5, docs/protocol.md §5a) ---------
 
@@ -304,6 +322,11 @@ public:
   /// The database's access list: its `_access` records (docs/security.md
   /// §4.3); empty when the database has none (an open database).
   result<access_list> access() const;
+  /// True when the access list says end-to-end encrypted: local writes
+  /// outside `_access` are sealed, remote ones arrive sealed.
+  bool sealed() const;
+  /// The content-key epochs this node holds for the database (ascending).
+  std::vector<uint32_t> key_epochs() const;
   /// Counts an input refused by authentication (the sync session's verdict).
   /// Persisted, like the equivocations apply_remote refuses.
   void count_refused_batch();
@@ -352,6 +375,23 @@ private:
   void put_head(pending& p, const signed_head& h);
   status apply_one(pending& p, const operation& op, std::vector<change>* changes,
                    std::optional<record_state>* known = nullptr, const std::string* encoded = nullptr);
+  // apply_one's effect on records and indexes (no log, no version vector).
+  // A sealed operation is opened with the batch's keys and its plaintext
+  // applied; one this node cannot open is noted as unopened.
+  status apply_effect(pending& p, const operation& op, std::vector<change>* changes,
+                      std::optional<record_state>* known);
+  // ---- end-to-end encryption (docs/security.md §5) ----
+  struct e2e_state;  // the access list and this node's keys to it
+  std::shared_ptr<const e2e_state> e2e() const;
+  // Builds the state from the stored list; on a change of keys, applies the
+  // unopened operations the new keys open (their changes into `changes`).
+  status refresh_e2e(std::vector<change>* changes);
+  status reopen_unopened(std::vector<change>* changes);
+  // The bytes a local operation is logged and chained as: sealed when the
+  // list is, after the list's rules for this node (check_operation).
+  result<std::string> local_encoding(const operation& op, const access_list& list, const keyring& keys) const;
+  // Snapshots the in-memory meta a batch starts from.
+  void begin(pending& p) const;
   // apply_remote of operations sorted by dot (with their encodings, or null).
   apply_report apply_batch(std::vector<operation>& ops, const std::vector<std::string>* encoded, uint64_t now_ms,
                            std::vector<change>* changes, const coverage_set* cov);
@@ -359,7 +399,15 @@ private:
                             std::vector<change>* changes, const coverage_set* cov);
   result<std::optional<record_state>> load(pending* p, const std::string& collection,
                                            const record_id& id) const;
-  status commit(pending& p);
+  // Writes the batch; when it changed `_access`, refreshes the keys (the
+  // operations they newly open into `changes`).
+  status commit(pending& p, std::vector<change>* changes = nullptr);
+  // This node's chain through local operations (write_local, commit_txn):
+  // its stored state, extended by each operation's logged bytes, and a head
+  // put at the end of the batch.
+  crypto::chain_state own_chain() const;
+  void extend_own_chain(crypto::chain_state& own, uint64_t seq, std::string_view bytes) const;
+  void end_own_chain(pending& p, const crypto::chain_state& before, const crypto::chain_state& own);
   // apply_one's branch for a held transaction operation.
   status hold_one(pending& p, const operation& op, const std::string* encoded);
   void index_record(pending& p, const std::string& collection, const record_id& id,
@@ -401,6 +449,11 @@ private:
   mutable std::map<uint64_t, std::string> own_signatures_;
   std::atomic<uint64_t> refused_batches_{0};
   std::atomic<uint64_t> equivocations_{0};
+  std::atomic<uint64_t> unopened_{0};
+  // Guarded by meta_mutex_; replaced (never changed) after a commit that
+  // touched `_access`.
+  std::shared_ptr<const e2e_state> e2e_;
+  std::optional<node_id> member_;  // node_id_of(signer): who this node is in access lists
 
   // Open snapshot read points, released at the latest when the store closes.
   struct read_points;

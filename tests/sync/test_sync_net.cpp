@@ -6,6 +6,8 @@
 #include "../actors/actor_test_util.hpp"
 #include "../common/tls_certs.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 using namespace blaze;
@@ -408,15 +410,20 @@ BOOST_AUTO_TEST_CASE(access_list_admits_members_and_refuses_strangers_and_read_o
     BOOST_TEST_MESSAGE("last error: " << last);
     return false;
   };
-  // a read-only member: pulls, but its own writes are refused
+  // a read-only member: pulls, but its own writes are refused — by the
+  // relay, for a write made offline before it learnt the list, and by its
+  // own node once it holds the list
   auto rdb = open_db(*reader, "club");
+  auto third = must(rdb.insert("notes", {{"by", "reader"}}));
   auto rlink = must(reader->sync_with(url, only("club")));
   bool pulled = false;
   for (int i = 0; i < 200 && !pulled; ++i, std::this_thread::sleep_for(25ms))
     pulled = rdb.get("notes", first).ok();
   BOOST_TEST(pulled);
-  auto third = must(rdb.insert("notes", {{"by", "reader"}}));
   BOOST_TEST(refused_with(*rlink, "may not write"));
+  auto later = rdb.insert("notes", {{"by", "reader, again"}});
+  BOOST_REQUIRE(!later.ok());
+  BOOST_TEST((later.error().code == errc::forbidden));
   // a stranger: refused before anything is sent to it
   auto sdb = open_db(*stranger, "club");
   auto slink = must(stranger->sync_with(url, only("club")));
@@ -430,4 +437,145 @@ BOOST_AUTO_TEST_CASE(access_list_admits_members_and_refuses_strangers_and_read_o
   BOOST_TEST(!on_relay.get("notes", third).ok());
   BOOST_TEST(on_relay.get("notes", second).ok());
   BOOST_TEST(must(on_relay.status_info()).records == 7u);  // 2 notes, the database record, 4 members
+}
+
+namespace {
+
+// Whether any file under `dir` (WAL, SST, MANIFEST, ...) holds any 8 bytes
+// in a row of `canary`. Records are packed Cap'n Proto, which keeps each
+// 8-byte word of a text whole but may split it at word boundaries: a canary
+// of 16 bytes or more always leaves one of its windows intact.
+bool directory_contains(const std::filesystem::path& dir, const std::string& canary) {
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file())
+      continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (size_t at = 0; at + 8 <= canary.size(); ++at)
+      if (bytes.find(canary.substr(at, 8)) != std::string::npos)
+        return true;
+  }
+  return false;
+}
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
+  for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;
+       std::this_thread::sleep_for(20ms))
+    if (pred())
+      return true;
+  return pred();
+}
+
+} // namespace
+
+// End-to-end encryption (docs/security.md §5), over TCP through a relay that
+// is a member with `relay` rights only: members read and write, the relay
+// stores and forwards operations it cannot read, a reader granted after the
+// data reads it all, a revoked member cannot read what is sealed after the
+// rotation, and the relay's files hold none of the members' plaintext.
+BOOST_AUTO_TEST_CASE(sealed_database_syncs_through_a_relay_that_cannot_read_it) {
+  temp_dir tmp;
+  const std::vector<std::string> canaries = {"canary-3f9a-owner-secret", "canary-77c1-member-secret",
+                                             "canary-d2e4-after-rotation"};
+  auto relay = open_node(tmp / "relay");
+  auto srv = must(relay->serve(listen_on("tcp://127.0.0.1:0")));
+  auto url = first_url(*srv);
+  auto owner = open_node(tmp / "owner");
+  auto member = open_node(tmp / "member");
+  auto late = open_node(tmp / "late");
+  auto odb = open_db(*owner, "vault");
+  auto mk = [](node& n) { return member_key_of(n.ident()); };
+  auto owner_ring = [&] { return keyring::unlock(must(odb.access()), owner->id(), *owner->ident().exchange); };
+  auto change = [&](auto make) {
+    auto list = must(odb.access());
+    auto ws = make(list);
+    BOOST_REQUIRE_MESSAGE(ws.ok(), (ws.ok() ? std::string() : ws.error().message));
+    auto out = must(odb.write(writes(ws->begin(), ws->end())));
+    for (auto& o : out)
+      BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
+  };
+  change([&](const access_list& l) { return access::create(l, mk(*owner), true); });
+  change([&](const access_list& l) { return access::grant(l, mk(*relay), access_rights::relay, owner_ring()); });
+  change([&](const access_list& l) { return access::grant(l, mk(*member), access_rights::read_write, owner_ring()); });
+  BOOST_TEST(must(odb.access()).is_sealed());
+  auto secret = must(odb.insert("notes", {{"text", canaries[0]}, {"n", 1}}));
+  BOOST_TEST((must(odb.get("notes", secret)).at("text") == value(canaries[0])));  // the owner reads its own
+  auto ostat = must(odb.status_info());
+  BOOST_TEST(ostat.access == "sealed");
+  BOOST_TEST(ostat.key_epochs.size() == 1u);
+  // the log of a sealed database is kept whole
+  auto compacted = must(odb.compact());
+  BOOST_TEST(compacted.removed == 0u);
+  BOOST_TEST(!compacted.kept_because.empty());
+
+  auto olink = must(owner->sync_with(url, only("vault")));
+  BOOST_REQUIRE_MESSAGE(olink->wait_synced(10s), "owner not synced: " << olink->status().at(0).last_error);
+
+  // the member reads the owner's note through the relay, and writes back
+  auto mdb = open_db(*member, "vault");
+  auto mlink = must(member->sync_with(url, only("vault")));
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return mdb.get("notes", secret).ok(); }),
+                        "member cannot read: " << mlink->status().at(0).last_error);
+  BOOST_TEST((must(mdb.get("notes", secret)).at("text") == value(canaries[0])));
+  auto reply = must(mdb.insert("notes", {{"text", canaries[1]}}));
+  BOOST_REQUIRE(eventually([&] { return odb.get("notes", reply).ok(); }));
+  BOOST_TEST((must(odb.get("notes", reply)).at("text") == value(canaries[1])));
+
+  // the relay holds every operation, reads none
+  auto on_relay = must(relay->open_database("vault"));
+  BOOST_REQUIRE(eventually([&] { return must(on_relay.status_info()).versions == must(odb.status_info()).versions; }));
+  auto rstat = must(on_relay.status_info());
+  BOOST_TEST(rstat.access == "sealed");
+  BOOST_TEST(rstat.key_epochs.empty());
+  BOOST_TEST(rstat.unopened == 2u);
+  BOOST_TEST(!on_relay.get("notes", secret).ok());
+  BOOST_TEST(!on_relay.get("notes", reply).ok());
+  BOOST_TEST(rstat.records == 4u);  // `_access` only: the database record and 3 members
+
+  // a reader granted after the data: the sealed operations reach it before
+  // its key does, and open when the grant arrives
+  change([&](const access_list& l) { return access::grant(l, mk(*late), access_rights::read, owner_ring()); });
+  auto ldb = open_db(*late, "vault");
+  auto llink = must(late->sync_with(url, only("vault")));
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return ldb.get("notes", reply).ok() && ldb.get("notes", secret).ok(); }),
+                        "late reader cannot read: " << llink->status().at(0).last_error);
+  BOOST_TEST(must(ldb.status_info()).unopened == 0u);
+  BOOST_TEST(digest(ldb) == digest(odb));
+  auto denied = ldb.insert("notes", {{"text", "a reader's write"}});
+  BOOST_REQUIRE(!denied.ok());
+  BOOST_TEST((denied.error().code == errc::forbidden));
+
+  // revoking the member rotates the key: what is sealed after it, the
+  // member holds but cannot read; the late reader (still a member) can
+  change([&](const access_list& l) { return access::revoke(l, member->id()); });
+  BOOST_TEST(must(odb.access()).epoch() == 2u);
+  auto after = must(odb.insert("notes", {{"text", canaries[2]}}));
+  BOOST_REQUIRE(eventually([&] { return ldb.get("notes", after).ok(); }));
+  BOOST_REQUIRE(eventually([&] { return must(mdb.status_info()).versions == must(odb.status_info()).versions; }));
+  BOOST_TEST(!mdb.get("notes", after).ok());
+  BOOST_TEST(must(mdb.status_info()).unopened == 1u);
+  BOOST_TEST((must(mdb.get("notes", secret)).at("text") == value(canaries[0])));  // what it had, it keeps
+  auto revoked_write = mdb.insert("notes", {{"text", "after removal"}});
+  BOOST_REQUIRE(!revoked_write.ok());
+  BOOST_TEST((revoked_write.error().code == errc::forbidden));
+
+  // the relay's data directory (WAL, SST, MANIFEST...) holds none of the
+  // plaintext; a reader's does (which shows the search finds it)
+  olink.reset();
+  mlink.reset();
+  llink.reset();
+  srv.reset();
+  member.reset();
+  late.reset();
+  owner.reset();
+  relay.reset();
+  for (auto* who : {"relay", "owner"}) {  // the memtables into SST files: both are searched
+    auto st = must(store::open(tmp / who / "vault", node_id{}, store_options{}, nullptr));
+    BOOST_REQUIRE(st->flush().ok());
+  }
+  for (auto& c : canaries) {
+    BOOST_TEST(!directory_contains(tmp / "relay", c), "the relay's files contain " << c);
+    BOOST_TEST(directory_contains(tmp / "owner", c), "the owner's files lack " << c);
+  }
 }
