@@ -368,6 +368,13 @@ BOOST_AUTO_TEST_CASE(sealed_invite_then_join_through_a_relay, *boost::unit_test:
   // and a second join reports it as visible
   auto again = member.ok({"join", relay.url, token, "--json", "--timeout", "30"}).first_json();
   BOOST_TEST(again.at("records").get<uint64_t>() == 1u);
+  // the relay stored it and cannot read it
+  relay.p->stop();
+  auto at_relay = relay_node.cli({"--db", "vault", "get", "notes", id});
+  BOOST_TEST(at_relay.code != 0, at_relay.out);
+  auto rst = relay_node.ok({"--db", "vault", "status", "--json"}).first_json().at("databases").at(0);
+  BOOST_TEST(rst.at("unopened").get<uint64_t>() >= 1u, rst.dump());
+  BOOST_TEST(rst.at("key_epochs").empty(), rst.dump());
 }
 
 // No relay: the member joins from the owner's own `blazedb serve`.
