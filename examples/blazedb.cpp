@@ -6,6 +6,7 @@
 #include "examples/cli_commands.hpp"
 #include "examples/cli_sync.hpp"
 #include "examples/cli_groups.hpp"
+#include "examples/cli_join.hpp"
 
 #ifdef BLAZE_HAVE_BENCH
 #include "bench/bench.hpp"
@@ -155,7 +156,22 @@ int run(int argc, char** argv) {
     "invite", "Grant a member key rights on --db (creates the access list, owned by this node, if there is none)");
   c_invite->add_option("MEMBER_KEY", invite_a.member, "The member's key, as `blazedb id` prints it")->required();
   c_invite->add_option("--rights", invite_a.rights, "relay, r, rw or admin (default rw)");
+  c_invite->add_flag("--plaintext", invite_a.plaintext,
+                     "Create the access list unsealed: the servers it syncs with can read (and query) the data");
+  c_invite->add_option("--url", invite_a.url, "Where the member should sync (a hint carried by the token)")
+    ->type_name("URL");
   c_invite->add_flag("--json", invite_a.json, "One JSON object instead of text");
+  join_args join_a;
+  auto* c_join = app.add_subcommand(
+    "join", "Join the database an invitation token names: sync it from URL once and check owner, rights and keys");
+  c_join->add_option("URL", join_a.url,
+                     "The peer: tcp://, tls://, ws:// or wss://HOST:PORT (leave it out when the token carries one)")
+    ->type_name("")->required();
+  c_join->add_option("TOKEN", join_a.token, "The invitation token `blazedb invite` printed")->type_name("");
+  c_join->add_option("--timeout", join_a.timeout_s, "Give up after this many seconds")
+    ->type_name("S")->check(CLI::Range(1, 86400))->capture_default_str();
+  c_join->add_flag("--json", join_a.json, "One JSON object instead of text");
+  c_join->add_flag("--insecure", join_a.tls.insecure, "Do not verify the server's TLS certificate (development only)");
 
   compact_args compact;
   auto* c_compact = app.add_subcommand(
@@ -173,6 +189,7 @@ int run(int argc, char** argv) {
                   server ? "Require client certificates from this CA (PEM)" : "Trust this CA (PEM) instead of the system's")
       ->type_name("FILE")->check(CLI::ExistingFile);
   };
+  tls_options(c_join, join_a.tls, false);
   serve_args serve;
   auto* c_serve = app.add_subcommand("serve", "Serve every database of the data directory to peers (a relay)");
   c_serve->add_option("--listen", serve.listen, "TCP endpoint (TLS with --tls-cert); repeatable")->type_name("HOST:PORT");
@@ -273,6 +290,8 @@ int run(int argc, char** argv) {
     return cmd_id(g, id_a);
   if (c_invite->parsed())
     return cmd_invite(g, invite_a);
+  if (c_join->parsed())
+    return cmd_join(g, join_a);
   if (c_serve->parsed())
     return cmd_serve(g, serve);
   if (c_sync->parsed())

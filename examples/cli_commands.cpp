@@ -2,8 +2,10 @@
 #include "examples/cli_sync.hpp"
 
 #include "actors/registry_actor.hpp"
+#include "core/invite_token.hpp"
 #include "core/json.hpp"
 #include "runtime/identity.hpp"
+#include "runtime/net/url.hpp"
 #include "runtime/node.hpp"
 
 #include <nlohmann/json.hpp>
@@ -677,8 +679,19 @@ int cmd_invite(const global_options& g, const invite_args& a) {
   auto rights = parse_rights(a.rights);
   if (!rights || *rights == access_rights::none)
     usage("--rights must be relay, r, rw or admin, not '" + a.rights + "'");
+  if (!a.url.empty()) {
+    if (auto ep = net::parse_url(a.url); !ep)
+      usage("--url: " + ep.error().message);
+    invite_token probe;
+    probe.database = "x";
+    probe.rights = access_rights::relay;
+    probe.url = a.url;
+    if (auto v = probe.validate(); !v)
+      usage("--url: " + v.message);
+  }
   session s(g, access::write);
   auto& db = s.db(true);
+  auto& self = s.n().ident();
   auto apply = [&](result<std::vector<write>> ws) {
     if (!ws)
       fail(ws.error());
@@ -692,25 +705,58 @@ int cmd_invite(const global_options& g, const invite_args& a) {
   if (!list)
     fail(list.error());
   bool created = list->empty();
+  if (!created && a.plaintext && list->is_sealed())
+    fail({errc::invalid_argument, "--plaintext: the access list of " + db.name() +
+                                    " is sealed (end-to-end encrypted) since it was created; that never changes"});
+  if (!created && !list->is_admin(self.id))
+    fail({errc::forbidden, "this node (" + self.id.to_hex() + ") is not an admin of " + db.name() +
+                             ": only the owner (" + list->owner_id().to_hex() + ") or an admin can invite"});
   if (created) {
-    // plaintext: end-to-end encryption is not wired into the store yet
-    apply(blaze::access::create(*list, member_key_of(s.n().ident()), false));
+    // sealed by default: relays and servers store ciphertext they cannot read
+    apply(blaze::access::create(*list, member_key_of(self), !a.plaintext));
     list = db.access();
     if (!list)
       fail(list.error());
   }
-  apply(blaze::access::grant(*list, *member, *rights, keyring{}));
+  // A reader of a sealed database gets every content key this node holds,
+  // wrapped for the member's X25519 key: unwrap ours first.
+  keyring ring;
+  if (list->is_sealed()) {
+    ring = keyring::unlock(*list, self.id, *self.exchange);
+    if (auto k = ring.sealing_key(*list); !k && can_read(*rights))
+      fail({errc::forbidden, "this node cannot read " + db.name() + " (" + k.error().message +
+                               "), so it cannot give a reader its keys"});
+  }
+  apply(blaze::access::grant(*list, *member, *rights, ring));
+  invite_token token;
+  token.database = db.name();
+  token.owner = *list->owner();
+  token.member = member->id();
+  token.rights = *rights;
+  token.sealed = list->is_sealed();
+  token.url = a.url;
+  auto text = token.to_string();
+  if (!text)
+    fail(text.error());
   if (a.json) {
     nlohmann::ordered_json o;
     o["database"] = db.name();
     o["member"] = member->id().to_hex();
     o["rights"] = to_string(*rights);
     o["created_access_list"] = created;
+    o["sealed"] = list->is_sealed();
+    o["owner"] = list->owner_id().to_hex();
+    o["token"] = *text;
     print_json_line(o.dump());
   } else {
-    std::cout << (created ? "created the access list of " + db.name() + " (owner: this node)\n" : std::string())
-              << "granted " << to_string(*rights) << " on " << db.name() << " to node " << member->id().to_hex()
-              << "\nthe member syncs it with: blazedb --db " << db.name() << " sync URL\n";
+    if (created)
+      std::cout << "created the access list of " << db.name() << " (owner: this node; "
+                << (list->is_sealed() ? "sealed: end-to-end encrypted" : "plaintext: the servers it syncs with can read it")
+                << ")\n";
+    std::cout << "granted " << to_string(*rights) << " on " << db.name() << " to node " << member->id().to_hex()
+              << "\ninvitation token (give it to the member; it is not secret):\n" << *text
+              << "\nsync the access list to the relay, then the member runs: blazedb join "
+              << (a.url.empty() ? std::string("URL") : a.url) << " " << *text << "\n";
   }
   return exit_ok;
 }

@@ -98,6 +98,8 @@ struct status_args {
 struct invite_args {
   std::string member;        // a member key (blazedb id)
   std::string rights = "rw"; // relay, r, rw, admin
+  bool plaintext = false;    // create the access list unsealed (servers may read the data)
+  std::string url;           // a URL hint carried by the token (where the member should sync)
   bool json = false;
 };
 
@@ -123,7 +125,8 @@ int cmd_compact(const global_options& g, const compact_args& a);
 /// first use); works while another process holds the directory.
 int cmd_id(const global_options& g, const status_args& a);
 /// Grants a member key rights on --db, creating the access list (this node
-/// the owner) when the database has none (docs/security.md §3, §4.3).
+/// the owner; sealed unless --plaintext) when the database has none, and
+/// prints the invitation token the member joins with (docs/security.md §5).
 int cmd_invite(const global_options& g, const invite_args& a);
 
 } // namespace blaze::cli

@@ -1926,7 +1926,7 @@ result<access_list> store::access() const {
   return list;
 }
 
-// ---- end-to-end encryption (docs/security.md §5) ------------------------------
+// ---- end-to-end encryption (docs/security.md §3) -----------------------------
 
 std::shared_ptr<const store::e2e_state> store::e2e() const {
   std::lock_guard<std::mutex> guard(meta_mutex_);

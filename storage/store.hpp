@@ -61,7 +61,7 @@ struct store_options {
   std::shared_ptr<const crypto::signing_key> signer{};
   /// This node's X25519 key (with `signer`): unwraps the content keys the
   /// access list holds for this node, to seal local writes and open sealed
-  /// operations of an end-to-end encrypted database (docs/security.md §5).
+  /// operations of an end-to-end encrypted database (docs/security.md §3).
   /// Null: this store reads no sealed database (it still stores and serves
   /// sealed operations, as a relay).
   std::shared_ptr<const crypto::x25519_key> exchange{};
@@ -139,7 +139,7 @@ struct compact_report {
   /// Why nothing was compacted although asked (empty otherwise): the log of
   /// an end-to-end encrypted database is kept whole, since a replica that
   /// cannot read it has no states to fold it into and late joiners that
-  /// cannot read take operations, never snapshots (docs/security.md §5).
+  /// cannot read take operations, never snapshots (docs/security.md §3).
   std::string kept_because{};
 };
 
@@ -380,7 +380,7 @@ private:
   // applied; one this node cannot open is noted as unopened.
   status apply_effect(pending& p, const operation& op, std::vector<change>* changes,
                       std::optional<record_state>* known);
-  // ---- end-to-end encryption (docs/security.md §5) ----
+  // ---- end-to-end encryption (docs/security.md §3) ----
   struct e2e_state;  // the access list and this node's keys to it
   std::shared_ptr<const e2e_state> e2e() const;
   // Builds the state from the stored list; on a change of keys, applies the

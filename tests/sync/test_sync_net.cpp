@@ -469,7 +469,7 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
 
 } // namespace
 
-// End-to-end encryption (docs/security.md §5), over TCP through a relay that
+// End-to-end encryption (docs/security.md §3), over TCP through a relay that
 // is a member with `relay` rights only: members read and write, the relay
 // stores and forwards operations it cannot read, a reader granted after the
 // data reads it all, a revoked member cannot read what is sealed after the
