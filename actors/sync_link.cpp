@@ -43,6 +43,14 @@ public:
   staged_store(std::weak_ptr<store> st, std::vector<std::string> filter, limits lim)
     : st_(std::move(st)), filter_(std::move(filter)), lim_(lim) {}
 
+  /// Points a store-less instance (a database a relay creates only once the
+  /// peer proved its key: `unbound` in link_state) at the database. Before
+  /// that it answers as an empty database with no access list.
+  void bind(std::weak_ptr<store> st, limits lim) {
+    st_ = std::move(st);
+    lim_ = lim;
+  }
+
   version_vector versions() const override {
     version_vector vv;
     if (auto s = st_.lock())
@@ -389,6 +397,14 @@ struct link_state {
   bool initial_done = false;
   version_vector peer_has;
   version_vector recorded;  // what the database was told the peer holds
+  // An accepting link for a database this node does not hold yet: the
+  // handshake runs against an empty, store-less staged_store (`unbound`),
+  // and the database is created only once the peer proved its key
+  // (`binding` while the registry creates it; frames wait in `queued`).
+  // An unauthenticated peer never makes this node create anything.
+  bool unbound = false;
+  bool binding = false;
+  std::vector<std::string> queued;
   uint64_t t0 = steady_ms();  // the machine's clock counts from the link's start
 
   ~link_state() {
@@ -471,7 +487,7 @@ void settle(link_actor* self) {
 // from or sent us): the input of the compaction point. Only when it grew.
 void record_peer(link_actor* self) {
   auto& s = self->state;
-  if (!s.session || s.session->peer().is_zero())
+  if (!s.session || s.session->peer().is_zero() || !s.h.db)
     return;
   auto held = s.session->acknowledged();
   held.merge(s.peer_has);
@@ -577,8 +593,66 @@ void attach(link_actor* self, const database_handles& h) {
   s.mon->update([&](link_status& st) { st.database = h.name; });
 }
 
+// An accepting link's session before its database exists (link_state::unbound).
+void attach_unbound(link_actor* self, const std::string& name) {
+  auto& s = self->state;
+  s.h = database_handles{};
+  s.h.name = name;
+  s.unbound = true;
+  s.st = std::make_unique<staged_store>(std::weak_ptr<store>{}, s.cfg.collections, limits{});
+  auto opt = s.cfg.proto;
+  opt.database = name;
+  opt.self = s.cfg.self;
+  opt.initiator = false;
+  opt.collections = s.cfg.collections;
+  s.session = std::make_unique<sync::session>(*s.st, opt);
+  s.mon->update([&](link_status& st) { st.database = name; });
+}
+
+void on_frame(link_actor* self, std::string& payload);
+
+// Once an unbound session is open (the peer proved its key), creates the
+// database and binds the link to it; the frames that came meanwhile follow.
+void bind_when_open(link_actor* self) {
+  auto& s = self->state;
+  if (!s.unbound || !s.session || !s.session->is_open())
+    return;
+  s.unbound = false;
+  s.binding = true;
+  auto gen = s.gen;
+  self->request(s.cfg.registry, caf::duration{s.cfg.request_timeout}, acquire_atom::value, s.h.name, true)
+    .await(
+      [self, gen](database_handles& h) {
+        auto& s = self->state;
+        if (gen != s.gen)
+          return;
+        s.h = h;
+        auto st = h.st.lock();
+        s.st->bind(h.st, st ? st->options().lim : limits{});
+        self->monitor(h.db);
+        caf::anon_send(h.db, watch_atom::value, caf::actor{self});
+        s.binding = false;
+        auto queued = std::move(s.queued);
+        s.queued.clear();
+        for (auto& f : queued)
+          if (gen == s.gen && s.conn)
+            on_frame(self, f);
+        settle(self);
+      },
+      [self, gen](caf::error& err) {
+        auto& s = self->state;
+        if (gen == s.gen)
+          refuse(self, sync::error_code::unknown_database,
+                 "cannot create database '" + s.h.name + "': " + to_status(err).message);
+      });
+}
+
 void on_frame(link_actor* self, std::string& payload) {
   auto& s = self->state;
+  if (s.binding) {
+    s.queued.push_back(std::move(payload));
+    return;
+  }
   auto e = sync::decode_envelope(payload, s.cfg.wire);
   spdlog::debug("sync {}: received {} ({} bytes)", s.h.name, e ? sync::kind_name(e->msg) : "garbage", payload.size());
   if (!e)
@@ -589,6 +663,7 @@ void on_frame(link_actor* self, std::string& payload) {
                     std::to_string(sync::protocol_version) + ")");
   if (s.session) {
     feed(self, *e);
+    bind_when_open(self);
     return;
   }
   // An accepting link learns its database from the Hello.
@@ -598,9 +673,10 @@ void on_frame(link_actor* self, std::string& payload) {
                   std::string("expected Hello, got ") + sync::kind_name(e->msg));
   if (auto v = validate_database_name(hello->database); !v)
     return refuse(self, sync::error_code::unknown_database, v.message);
+  // An existing database is attached at once; a new one only after the
+  // peer's proof (attach_unbound, bind_when_open).
   auto gen = s.gen;
-  self->request(s.cfg.registry, caf::duration{s.cfg.request_timeout}, acquire_atom::value, hello->database,
-                s.cfg.create_databases)
+  self->request(s.cfg.registry, caf::duration{s.cfg.request_timeout}, acquire_atom::value, hello->database, false)
     .await(
       [self, env = *e, gen](database_handles& h) {
         if (gen != self->state.gen)
@@ -609,8 +685,17 @@ void on_frame(link_actor* self, std::string& payload) {
         send_all(self, self->state.session->start());  // the machine now awaits the Hello
         feed(self, env);
       },
-      [self, db = hello->database](caf::error& err) {
-        refuse(self, sync::error_code::unknown_database, "cannot open database '" + db + "': " + to_status(err).message);
+      [self, env = *e, gen, db = hello->database](caf::error& err) {
+        auto& s = self->state;
+        if (gen != s.gen)
+          return;
+        auto why = to_status(err);
+        if (why.code != errc::unknown_database || !s.cfg.create_databases)
+          return refuse(self, sync::error_code::unknown_database, "cannot open database '" + db + "': " + why.message);
+        attach_unbound(self, db);
+        send_all(self, s.session->start());
+        feed(self, env);
+        bind_when_open(self);
       });
 }
 
@@ -668,7 +753,7 @@ caf::behavior sync_link_impl(link_actor* self, sync_link_config cfg) {
   s.backoff = s.cfg.min_backoff;
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& s = self->state;
-    if (dm.source == s.h.db.address()) {
+    if (s.h.db && dm.source == s.h.db.address()) {
       refuse(self, sync::error_code::unknown_database, "database '" + s.h.name + "' was closed");
       self->quit();
     }

@@ -389,6 +389,8 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_an_error_and_the_relay_keeps_serving) {
     auto e = p.expect_error_then_close();
     BOOST_TEST(e.code == sync::error_code::unauthenticated);
   }
+  // a peer that did not prove its key made the relay create nothing
+  BOOST_TEST(!std::filesystem::exists(tmp / "relay" / "nokey"));
   {  // an operation that fails validation: refused, nothing stored
     raw_peer p(relay.port);
     raw_identity me;
@@ -405,6 +407,7 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_an_error_and_the_relay_keeps_serving) {
     p.send({sync::protocol_version, b});
     auto e = p.expect_error_then_close();
     BOOST_TEST(e.code == sync::error_code::refused);
+    BOOST_TEST(std::filesystem::exists(tmp / "relay" / "victim"));  // created once the peer proved its key
   }
   auto valid_op = [](const node_id& origin, uint64_t seq, int64_t x) {
     operation op;
