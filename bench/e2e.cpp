@@ -379,6 +379,7 @@ propagation_result propagation_run(const fs::path& dir, mode m, double rate, dou
 
 struct wire_result {
   double plain = 0, compressed = 0;  // per op, an OpBatch of `count`, signed head, framed
+  double plain64 = 0, compressed64 = 0;  // the same for a batch of the first 64 updates
   double single = 0;                 // per op, one op per OpBatch with its signed head, framed
   double op = 0;                     // encode(operation) as logged, average
   double box = 0;                    // sealed: the box, average
@@ -430,6 +431,15 @@ wire_result wire_run(node& n, const std::string& name, mode m, size_t count) {
     one.ops = {l.bytes};
     single += sync::encode(sync::envelope{sync::protocol_version, one}, true).size() + 4;
     batch.ops.push_back(l.bytes);
+  }
+  if (count >= 64) {
+    sync::op_batch b64;
+    b64.database = name;
+    b64.ranges = {ranged(before.get(self), before.get(self) + 64)};
+    b64.ops.assign(batch.ops.begin(), batch.ops.begin() + 64);
+    sync::envelope e64{sync::protocol_version, std::move(b64)};
+    w.plain64 = static_cast<double>(sync::encode(e64, false).size() + 4) / 64;
+    w.compressed64 = static_cast<double>(sync::encode(e64, true).size() + 4) / 64;
   }
   sync::envelope env{sync::protocol_version, batch};
   auto c = static_cast<double>(count);
@@ -692,6 +702,10 @@ int run_e2e(const options& opts) {
                    (m == mode::sealed ? ", its box " + num(w0.box) + " bytes" : std::string());
       figure z{pre + "_compressed", "bytes", goal, 1, pick(&wire_result::compressed),
                "the same with sync::encode(env, true) (zstd when smaller)"};
+      figure p64{pre + "_batch_64", "bytes", goal, 1, pick(&wire_result::plain64),
+                 "the first 64 of those updates as one OpBatch with the signed head at the 64th, uncompressed, framed"};
+      figure z64{pre + "_batch_64_compressed", "bytes", goal, 1, pick(&wire_result::compressed64),
+                 "the same batch of 64 compressed (zstd when smaller)"};
       figure one{pre + "_single_op_batch", "bytes", target{}, 1, pick(&wire_result::single),
                  "the same updates one per OpBatch with its signed head (a live push of one write), compressed "
                  "when smaller, framed"};
@@ -699,6 +713,8 @@ int run_e2e(const options& opts) {
                 "encode(operation) as the oplog holds it, average over the updates"};
       report(plain);
       report(z);
+      report(p64);
+      report(z64);
       report(one);
       report(op);
     }
