@@ -139,6 +139,9 @@ int run_bench(const std::vector<std::string>& args) {
                  "          loopback TCP reference (groups: loopback, initial, propagation, wire, relay, hosting)\n"
                  "  crypto  Ed25519 sign/verify, hash chain verification, AES-256-GCM seal/open, key wrap,\n"
                  "          sealed bytes, SHA-256 reference (groups: ed25519, chain, aead, wrap, reference)\n"
+                 "  e2e     end-to-end encryption: sign/verify and seal/open rates, initial sync over TCP\n"
+                 "          open vs plaintext list vs sealed list, live propagation plaintext vs sealed, wire\n"
+                 "          bytes per one-field update plaintext vs sealed (groups: rates, sync, propagation, wire)\n"
                  "  groups  cross-database transactions/s vs single-database writes, commit to remote\n"
                  "          visibility (groups: txn, visibility)\n";
   };
@@ -169,6 +172,7 @@ int run_bench(const std::vector<std::string>& args) {
   const std::vector<std::string> groups =
     args[0] == "sync"     ? std::vector<std::string>{"loopback", "initial", "propagation", "wire", "relay", "hosting"}
     : args[0] == "crypto" ? std::vector<std::string>{"ed25519", "chain", "aead", "wrap", "reference"}
+    : args[0] == "e2e"    ? std::vector<std::string>{"rates", "sync", "propagation", "wire"}
     : args[0] == "groups" ? std::vector<std::string>{"txn", "visibility"}
                           : std::vector<std::string>{"latency", "batched", "async", "merges", "sync"};
   if (!opts.only.empty() && std::find(groups.begin(), groups.end(), opts.only) == groups.end()) {
@@ -186,6 +190,8 @@ int run_bench(const std::vector<std::string>& args) {
       return bench::run_sync(opts);
     if (args[0] == "crypto")
       return bench::run_crypto(opts);
+    if (args[0] == "e2e")
+      return bench::run_e2e(opts);
     if (args[0] == "groups")
       return bench::run_groups(opts);
   } catch (const std::exception& e) {

@@ -10,7 +10,7 @@
 
 namespace blaze {
 
-/// Runs the suite named by args[0] ("local", "sync", "crypto") with its options (args[1..]:
+/// Runs the suite named by args[0] ("local", "sync", "crypto", "e2e", "groups") with its options (args[1..]:
 /// --quick, --runs N). Returns 0 on success, 2 on an unknown suite or bad
 /// arguments, 1 when a benchmark could not run.
 int run_bench(const std::vector<std::string>& args);

@@ -76,6 +76,7 @@ inline double seconds_since(steady::time_point t0) {
 int run_local(const options& opts);
 int run_sync(const options& opts);
 int run_crypto(const options& opts);
+int run_e2e(const options& opts);
 int run_groups(const options& opts);
 
 } // namespace blaze::bench
