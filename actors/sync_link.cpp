@@ -220,22 +220,27 @@ public:
       if (!l)
         return "cannot read the access list: " + l.error().message;
       list_ = std::move(*l);
-      forwarders_open_ = list_->empty();
     }
     const std::string& db = s->options().database_id;
+    auto key = crypto::ed25519_public_key::from_bytes(peer_key);
+    auto author_key = crypto::ed25519_public_key::from_bytes(origin_key);
+    // A forwarder (the peer, relaying another node's operations) must be a
+    // member: checked at the end of the batch (batch_problem), by the list
+    // as the batch leaves it, since the batch may carry the forwarder's own
+    // grant (authentic: `_access` operations are judged by their author).
+    // A list that was empty when the batch began is learnt from the batch
+    // itself: its forwarder is not judged (a new replica cannot know yet).
+    if (!list_started_)
+      list_started_ = !list_->empty();
+    if (*list_started_ && key && author_key && peer_key != origin_key)
+      forwarder_ = crypto::node_id_of(*key);
     bool bound = access::bound_owner(db).has_value();
     if (list_->empty() && !bound && op.collection != access::collection)
       return {};  // an open database
-    auto key = crypto::ed25519_public_key::from_bytes(peer_key);
-    auto author_key = crypto::ed25519_public_key::from_bytes(origin_key);
     if (!key || !author_key)
       return "database " + db + " has an access list: the peer and the operation's origin must prove their keys";
     auto node = crypto::node_id_of(*key);
     auto author = crypto::node_id_of(*author_key);
-    // (a forwarder is judged by the list as the batch found it: a new
-    // replica learns the list, relay grants included, from the batch itself)
-    if (author != node && !forwarders_open_ && !list_->may_store(node))
-      return "node " + node.to_hex() + " is not a member of database " + db + " and may not forward its operations";
     // Data from its author's node: the author's rights. Forwarded data: its
     // rights were checked where it entered. The access list itself: always
     // its author's (admin; the owner when it is created).
@@ -253,6 +258,13 @@ public:
       list_->put(op.record, state->view());
     }
     return {};
+  }
+
+  std::string batch_problem(const std::string&) override {
+    if (!forwarder_ || !list_ || list_->empty() || list_->may_store(*forwarder_))
+      return {};
+    return "node " + forwarder_->to_hex() + " is not a member of database " + list_->database_id() +
+           " and may not forward its operations";
   }
 
   void refused_input() override {
@@ -355,6 +367,8 @@ public:
     out.cov.heads = std::move(heads_);
     heads_.clear();
     list_.reset();
+    forwarder_.reset();
+    list_started_.reset();
     access_states_.clear();
     staged_.clear();
     staged_bytes_.clear();
@@ -378,7 +392,8 @@ private:
   // leave it (loaded at its first check).
   std::optional<access_list> list_;
   std::map<record_id, std::optional<record_state>> access_states_;
-  bool forwarders_open_ = true;  // the list was empty when the batch began
+  std::optional<node_id> forwarder_;  // forwarded operations came from this peer (batch_problem)
+  std::optional<bool> list_started_;  // the list was not empty when the batch began
 };
 
 struct link_state {

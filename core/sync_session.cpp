@@ -95,6 +95,7 @@ void session::fail_into(std::vector<envelope>& out, error_code c, std::string ms
 void session::on_disconnect() {
   state_ = state::idle;
   peer_requested_ = false;
+  pull_withheld_ = false;
   peer_filter_.clear();
   cursor_ = version_vector{};
   inflight_.clear();
@@ -244,8 +245,14 @@ std::vector<envelope> session::on_message(const envelope& e) {
   if (auto* m = std::get_if<sync_request>(&e.msg)) {
     if (m->database != opt_.database)
       return wrong_db(m->database);
-    if (auto why = store_.pull_problem(peer_key_); !why.empty())
-      return fail(error_code::forbidden, why);
+    // The accepting side refuses a peer its list does not admit. The
+    // dialing side withholds instead (pump retries): its own list may be
+    // older than the peer's, and the peer is where the grant comes from.
+    if (auto why = store_.pull_problem(peer_key_); !why.empty()) {
+      if (!opt_.initiator)
+        return fail(error_code::forbidden, why);
+      pull_withheld_ = true;
+    }
     peer_requested_ = true;
     peer_filter_ = m->collections;
     cursor_ = m->versions;
@@ -474,6 +481,8 @@ std::vector<envelope> session::on_batch(const op_batch& b) {
           return fail(error_code::forbidden, "operation " + op.id.origin.to_hex() + ":" + std::to_string(op.id.seq) +
                                                " is not accepted from this peer: " + why);
   }
+  if (auto why = store_.batch_problem(peer_key_); !why.empty())
+    return fail(error_code::forbidden, "OpBatch is not accepted from this peer: " + why);
   bool gap = false;
   for (auto& r : b.ranges) {
     uint64_t have = held.get(r.origin);
@@ -534,6 +543,11 @@ void session::release(const version_vector& acked, uint32_t chunk_ack) {
 void session::pump(std::vector<envelope>& out) {
   if (state_ != state::open || !peer_requested_)
     return;
+  if (pull_withheld_) {
+    if (!store_.pull_problem(peer_key_).empty())
+      return;
+    pull_withheld_ = false;
+  }
   while (inflight_bytes_ < opt_.window_bytes) {
     // The peer lacks operations this side compacted away: the states first.
     if (!snap_ && needs_snapshot()) {
@@ -610,6 +624,8 @@ std::vector<envelope> session::on_tick(uint64_t now) {
                                        std::to_string(now_ - last_heard_) + " ms");
   if (state_ == state::open && now_ - last_sent_ >= opt_.ping_interval)
     send(out, ping{++nonce_});
+  if (pull_withheld_)
+    pump(out);  // the list may admit the peer by now
   return out;
 }
 

@@ -92,6 +92,14 @@ public:
     (void)op;
     return {};
   }
+  /// Why the batch whose operations all passed push_problem is refused as a
+  /// whole (empty: it is not): checks that depend on the whole batch, such
+  /// as a forwarder's membership, which the batch's own `_access`
+  /// operations may grant.
+  virtual std::string batch_problem(const std::string& peer_key) {
+    (void)peer_key;
+    return {};
+  }
 
   // ---- compaction and snapshots (docs/protocol.md §5a) ----------------------
 
@@ -301,6 +309,7 @@ private:
 
   // sending
   bool peer_requested_ = false;          // the peer's SyncRequest arrived
+  bool pull_withheld_ = false;           // (dialing side) the list does not admit the peer yet
   std::vector<std::string> peer_filter_;
   version_vector cursor_;                // what the peer has or was sent on this connection
   version_vector acked_;                 // what the peer acknowledged (kept)

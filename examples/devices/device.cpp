@@ -140,6 +140,35 @@ int run_device(const device_args& a) {
       } else if (name == "del") {
         check(db.erase(str(1), key_id(str(2))));
         reply = ok();
+      } else if (name == "member_key") {
+        reply = ok({{"member_key", member_key_of(nd.ident()).to_string()}});
+      } else if (name == "share") {
+        // ["share", MEMBER_KEY, RIGHTS]: grants a member rights on the
+        // database; the first share makes this device the owner of a sealed
+        // (end-to-end encrypted) access list (docs/security.md §3, §4.3).
+        auto member = crypto::member_key::parse(str(1));
+        if (!member)
+          throw std::runtime_error("share: " + member.error().message);
+        auto rights = parse_rights(str(2));
+        if (!rights)
+          throw std::runtime_error("share: unknown rights " + str(2));
+        auto apply = [&](result<std::vector<write>> ws) {
+          if (!ws)
+            throw std::runtime_error("share: " + ws.error().message);
+          for (auto& o : check(db.write(writes(ws->begin(), ws->end()))))
+            if (!o.st)
+              throw std::runtime_error("share: " + o.st.message);
+        };
+        auto list = check(db.access());
+        if (list.empty()) {
+          apply(access::create(list, member_key_of(nd.ident()), true));
+          list = check(db.access());
+        }
+        apply(access::grant(list, *member, *rights, keyring::unlock(list, nd.id(), *nd.ident().exchange)));
+        reply = ok({{"sealed", check(db.access()).is_sealed()}});
+      } else if (name == "security") {
+        auto st = check(db.status_info());
+        reply = ok({{"access", st.access}, {"key_epochs", st.key_epochs}, {"unopened", st.unopened}});
       } else if (name == "pause") {
         link->pause();
         reply = ok();

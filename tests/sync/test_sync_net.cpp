@@ -579,3 +579,40 @@ BOOST_AUTO_TEST_CASE(sealed_database_syncs_through_a_relay_that_cannot_read_it) 
     BOOST_TEST(directory_contains(tmp / "owner", c), "the owner's files lack " << c);
   }
 }
+
+// A member that learnt the access list before the relay was granted: its
+// stale list must not lock it out. As the dialing side it withholds its
+// data from the relay instead of closing the session, and it accepts the
+// relay's batch that carries the relay's own grant (the forwarder is judged
+// by the list as the batch leaves it).
+BOOST_AUTO_TEST_CASE(a_member_with_a_stale_access_list_catches_up_through_the_relay) {
+  temp_dir tmp;
+  auto relay = open_node(tmp / "relay");
+  auto srv = must(relay->serve(listen_on("tcp://127.0.0.1:0")));
+  auto url = first_url(*srv);
+  auto owner = open_node(tmp / "owner");
+  auto member = open_node(tmp / "member");
+  auto odb = open_db(*owner, "club");
+  auto mdb = open_db(*member, "club");
+  auto mlink = must(member->sync_with(url, only("club")));
+  auto olink = must(owner->sync_with(url, only("club")));
+  BOOST_REQUIRE(mlink->wait_synced(10s));
+  auto mk = [](node& n) { return member_key_of(n.ident()); };
+  auto apply = [&](result<std::vector<blaze::write>> ws) {
+    BOOST_REQUIRE_MESSAGE(ws.ok(), (ws.ok() ? std::string() : ws.error().message));
+    for (auto& o : must(odb.write(writes(ws->begin(), ws->end()))))
+      BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
+  };
+  apply(access::create(must(odb.access()), mk(*owner), true));
+  // the member holds the list (owner only: neither it nor the relay is in it)
+  BOOST_REQUIRE(eventually([&] { return !must(mdb.access()).empty(); }));
+  auto ring = [&] { return keyring::unlock(must(odb.access()), owner->id(), *owner->ident().exchange); };
+  apply(access::grant(must(odb.access()), mk(*relay), access_rights::relay, ring()));
+  apply(access::grant(must(odb.access()), mk(*member), access_rights::read_write, ring()));
+  auto note = must(odb.insert("notes", {{"text", "for members"}}));
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return mdb.get("notes", note).ok(); }),
+                        "the member never caught up: " << mlink->status().at(0).last_error);
+  BOOST_TEST(must(mdb.access()).can_write(member->id()));
+  auto back = must(mdb.insert("notes", {{"text", "from the member"}}));
+  BOOST_TEST(eventually([&] { return odb.get("notes", back).ok(); }));
+}
