@@ -270,6 +270,19 @@ public:
   /// (timeout): a snapshot's version vector would cover effects its records lack.
   result<bool> holds_txn_operations() const;
 
+  // ---- read points (consistent group reads, runtime/group_view.hpp) ---------
+  // Any thread. A read point is a RocksDB snapshot of the records, indexes
+  // and index declarations: reads through it see the store exactly as it was
+  // when it was opened, whatever is written after. Opening one is cheap (no
+  // copy) and never waits on the writer; while it lives RocksDB keeps the
+  // versions it sees, so drop it when done. It must not outlive the store.
+
+  class read_point;
+  result<std::shared_ptr<const read_point>> open_read_point() const;
+  /// get() and run() at a read point of this store.
+  result<value_map> get(const std::string& collection, const record_id& id, const read_point& at) const;
+  result<std::vector<row>> run(const query& q, const read_point& at, query_stats* stats = nullptr) const;
+
   // ---- any thread ---------------------------------------------------------
 
   /// The visible document of a live record; unknown_record otherwise.
@@ -360,6 +373,8 @@ private:
   result<std::optional<record_state>> load(pending* p, const std::string& collection,
                                            const record_id& id) const;
   status commit(pending& p);
+  // run() now (at null: a snapshot of its own) or at a read point.
+  result<std::vector<row>> run_at(const query& q, const read_point* at, query_stats* stats) const;
   // apply_one's branch for a held transaction operation.
   status hold_one(pending& p, const operation& op, const std::string* encoded);
   void index_record(pending& p, const std::string& collection, const record_id& id,
@@ -428,6 +443,19 @@ private:
   std::vector<std::string> prefixes_;  // record key ranges to read, in key order ("": all)
   size_t range_ = 0;                   // the range being read
   std::string after_;                  // the last key returned in it
+};
+
+/// A read point (store::open_read_point).
+class store::read_point {
+public:
+  read_point(const read_point&) = delete;
+  read_point& operator=(const read_point&) = delete;
+
+private:
+  friend class store;
+  read_point() = default;
+  std::shared_ptr<snapshot_handle> snap_;  // the RocksDB snapshot, released with it
+  std::map<std::pair<std::string, std::string>, index_state> indexes_;  // declarations at the read point
 };
 
 } // namespace blaze
