@@ -2126,6 +2126,7 @@ status store::hold_one(pending& p, const operation& op, const std::string* encod
 
 result<std::vector<std::pair<txn_tag, uint32_t>>> store::held_txns() const {
   std::vector<std::pair<txn_tag, uint32_t>> out;
+  std::vector<std::string> first;  // per transaction: its first held key's dot (origin ‖ seq), in key order
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
   for (it->Seek(meta_hold); it->Valid() && starts_with(it->key(), meta_hold); it->Next()) {
     if (it->key().size() != meta_hold.size() + 40)
@@ -2139,10 +2140,22 @@ result<std::vector<std::pair<txn_tag, uint32_t>>> store::held_txns() const {
     if (!op)
       return status{errc::corrupt, "held operation in " + dir_.string() + ": " + op.error().message};
     out.emplace_back(op->txn, 1);
+    first.emplace_back(it->key().data() + meta_hold.size() + 16, 24);
   }
   if (!it->status().ok())
     return io(it->status(), "cannot list held operations");
-  return out;
+  // In the order of their first operations: an origin's transactions in the
+  // order it made them (the release order: a later transaction of an origin
+  // must not become visible before an earlier one).
+  std::vector<size_t> order(out.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return first[a] < first[b]; });
+  std::vector<std::pair<txn_tag, uint32_t>> sorted;
+  sorted.reserve(out.size());
+  for (auto i : order)
+    sorted.push_back(std::move(out[i]));
+  return sorted;
 }
 
 result<size_t> store::release_txn(const id128& txn, std::vector<change>* changes) {

@@ -261,7 +261,9 @@ public:
   // on records and indexes are held aside (meta `hold/` ‖ txn ‖ dot → the
   // operation) until release_txn: a query never sees part of a transaction.
 
-  /// Per transaction held here: its tag and how many of its operations are held.
+  /// Per transaction held here: its tag and how many of its operations are
+  /// held; in the order of their first held operations' dots (origin, seq),
+  /// so an origin's transactions come in the order it made them.
   result<std::vector<std::pair<txn_tag, uint32_t>>> held_txns() const;
   /// Applies the held operations of `txn` to the records and indexes and
   /// drops them from the hold, in one WriteBatch; how many there were.
