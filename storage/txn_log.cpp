@@ -127,6 +127,7 @@ std::string release_key(const id128& id) { return "R" + key_of(id); }
 void txn_log::attach(const std::string& database, uint64_t owner, release_fn fn) {
   std::lock_guard<std::mutex> g(m_);
   attached_[database] = {owner, std::move(fn)};
+  open_asked_.erase(database);
 }
 
 void txn_log::detach(const std::string& database, uint64_t owner) {
@@ -196,8 +197,14 @@ result<bool> txn_log::report(const txn_tag& tag, const std::string& database, ui
       if (p.database != database) {
         if (!hosts(p.database))
           continue;  // a part this node does not host is not waited for
-        if (!attached_.count(p.database))
-          to_open.push_back(p.database);  // it reports (and releases) once open
+        if (!attached_.count(p.database)) {  // it reports (and releases) once open
+          auto now = std::chrono::steady_clock::now();
+          auto& asked = open_asked_[p.database];
+          if (now - asked >= std::chrono::seconds(1)) {
+            asked = now;
+            to_open.push_back(p.database);
+          }
+        }
       }
       auto c = counts.find(p.database);
       if (c == counts.end() || c->second < p.ops)

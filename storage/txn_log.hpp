@@ -14,6 +14,7 @@
 #include "core/status.hpp"
 #include "storage/visibility_gate.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -115,6 +116,8 @@ private:
   // told to release that have not called released() (or detached) yet.
   std::map<id128, std::pair<visibility_gate::ticket, std::set<std::string>>> releasing_;
   open_fn opener_;
+  // When each database was last asked to open (at most once a second each).
+  std::map<std::string, std::chrono::steady_clock::time_point> open_asked_;
   visibility_gate gate_;
 };
 
