@@ -11,7 +11,7 @@ visibility_gate::ticket visibility_gate::make_ticket() {
 
 bool visibility_gate::enter(ticket t, std::function<void()> go) {
   std::lock_guard<std::mutex> g(m_);
-  if (readers_waiting_ == 0 || !enabled_) {
+  if (readers_waiting_ == 0) {
     admitted_.insert(t);
     return true;
   }
@@ -49,7 +49,7 @@ bool visibility_gate::read(std::chrono::milliseconds timeout, const std::functio
   {
     std::unique_lock<std::mutex> g(m_);
     ++readers_waiting_;
-    ok = idle_.wait_for(g, timeout, [&] { return admitted_.empty() || !enabled_; });
+    ok = idle_.wait_for(g, timeout, [&] { return admitted_.empty(); });
     if (ok)
       take();
     if (--readers_waiting_ == 0)
@@ -68,19 +68,6 @@ size_t visibility_gate::writers() const {
 size_t visibility_gate::readers_waiting() const {
   std::lock_guard<std::mutex> g(m_);
   return readers_waiting_;
-}
-
-void visibility_gate::set_enabled(bool on) {
-  std::vector<std::function<void()>> gos;
-  {
-    std::lock_guard<std::mutex> g(m_);
-    enabled_ = on;
-    if (!on)
-      gos = admit_queued();
-  }
-  idle_.notify_all();
-  for (auto& go : gos)
-    go();
 }
 
 } // namespace blaze

@@ -57,10 +57,6 @@ public:
   size_t writers() const;
   size_t readers_waiting() const;
 
-  /// Tests only: with false, readers no longer wait for writers (the gate
-  /// is off), to show that the consistency checks can fail without it.
-  void set_enabled(bool on);
-
 private:
   // Admits every queued writer; returns their callbacks (called unlocked).
   std::vector<std::function<void()>> admit_queued();
@@ -71,7 +67,6 @@ private:
   std::set<ticket> admitted_;
   std::deque<std::pair<ticket, std::function<void()>>> queued_;
   size_t readers_waiting_ = 0;
-  bool enabled_ = true;
 };
 
 } // namespace blaze
