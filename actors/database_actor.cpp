@@ -244,6 +244,8 @@ void txn_release_held(database_pointer self, const txn_id& id) {
   auto& s = self->state;
   changes cs;
   auto n = s.st->release_txn(id, s.subscribers.empty() ? nullptr : &cs);
+  if (s.txns)
+    s.txns->released(id, s.db_name);  // this part is applied: group reads may go on (visibility_gate)
   if (!n) {
     spdlog::error("database {}: cannot release transaction {}: {}", s.db_name, id.to_hex(), n.error().message);
     return;  // held still: released again at the next open

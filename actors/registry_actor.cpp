@@ -32,6 +32,7 @@ struct registry_state {
     bool pin;  // an acquire (a sync session) rather than an open
     caf::typed_response_promise<database_handles> rp;
     caf::strong_actor_ptr who = nullptr;  // the acquirer: its pin ends when it does
+    bool transient = false;  // the node's own open: no pin, it closes once idle
   };
   // Databases an opener thread is opening (at most cfg.parallel_opens at
   // once; the rest wait in `queued`). Everyone asking meanwhile waits here;
@@ -139,6 +140,8 @@ void request_open(registry_pointer self, const std::string& name, registry_state
   }
   if (auto it = s.open->find(name); it != s.open->end()) {
     note_user(self, name, o.pin, o.who);
+    if (o.transient)
+      unpin(self, name);
     o.rp.deliver(it->second);
     return;
   }
@@ -207,6 +210,8 @@ void on_opened(registry_pointer self, const std::string& name, std::shared_ptr<o
   spdlog::debug("opened database {}", name);
   for (auto& w : pending.waiters) {
     note_user(self, name, w.pin, w.who);
+    if (w.transient)
+      unpin(self, name);
     w.rp.deliver(h);
   }
   if (!pending.closers.empty() && begin_close(self, name))
@@ -287,6 +292,11 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
       auto rp = self->make_response_promise<database_handles>();
       request_open(self, name, {create, true, rp, std::move(who)});
       return rp;
+    },
+    [self](open_atom, const std::string& name) {
+      registry_state::opener o{false, true, self->make_response_promise<database_handles>()};
+      o.transient = true;  // pinned and unpinned at once: idle from now on
+      request_open(self, name, std::move(o));
     },
     [self](release_atom, const std::string& name) {
       // Only a pin the sender holds: its down message releases the rest.

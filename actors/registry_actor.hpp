@@ -64,6 +64,10 @@ using registry_actor = caf::typed_actor<
   // ends with release_atom from it or when it ends; a database only
   // sessions use closes after registry_config::idle_close unpinned.
   caf::replies_to<acquire_atom, std::string, bool>::with<database_handles>,
+  // Opens existing database `name` for the node itself (a remote transaction
+  // has a part held in it: txn_log::report). Like one only sessions use, it
+  // closes once idle for registry_config::idle_close. No reply.
+  caf::reacts_to<open_atom, std::string>,
   caf::reacts_to<release_atom, std::string>,
   // Internal: the idle check and compaction timer, and an opener thread's
   // result.

@@ -22,6 +22,10 @@ struct txn_context {
   txn_tag tag;  // carried by every operation: (database, writes) per part
   txn_writes ws;
   caf::typed_response_promise<txn_outcome> rp;
+  // The commit phase in the visibility gate: its ticket (0: not a writer),
+  // and the commit actions waiting for the gate to admit it.
+  visibility_gate::ticket gate_ticket = 0;
+  std::vector<txn_coordinator::action> admitted_next{};
 };
 using txn_ptr = std::shared_ptr<txn_context>;
 
@@ -33,8 +37,11 @@ struct sync_group_state {
   // participants stop waiting and abort (presumed abort).
   ~sync_group_state() {
     if (cfg.log)
-      for (auto& [id, t] : running)
+      for (auto& [id, t] : running) {
         cfg.log->end(id);
+        if (t->gate_ticket != 0)
+          cfg.log->gate().leave(t->gate_ticket);
+      }
   }
 };
 
@@ -76,7 +83,19 @@ void run(group_pointer self, const txn_ptr& t, std::vector<txn_coordinator::acti
                           : status{errc::invalid_argument, "this group has no decision log"};
         if (st)
           fault(self, txn_point::after_decision, {});
-        run(self, t, t->co.on_logged(st));
+        auto next = t->co.on_logged(st);
+        if (st && t->co.participants().size() > 1) {
+          // The commit phase applies the parts one database after the
+          // other: group reads must not take their read points meanwhile.
+          auto& gate = cfg.log->gate();
+          t->gate_ticket = gate.make_ticket();
+          auto me = caf::actor_cast<sync_group_actor>(self);
+          if (!gate.enter(t->gate_ticket, [me, id] { caf::anon_send(me, decide_atom::value, id); })) {
+            t->admitted_next = std::move(next);  // run when admitted (decide_atom)
+            break;
+          }
+        }
+        run(self, t, std::move(next));
         break;
       }
       case k::commit: {
@@ -99,8 +118,12 @@ void run(group_pointer self, const txn_ptr& t, std::vector<txn_coordinator::acti
         caf::anon_send(cfg.members.at(a.database), decide_atom::value, id, false);
         break;
       case k::finish:
-        if (cfg.log)
+        if (cfg.log) {
           cfg.log->end(id);
+          if (t->gate_ticket != 0)
+            cfg.log->gate().leave(t->gate_ticket);
+          t->gate_ticket = 0;
+        }
         self->state.running.erase(id);
         if (a.result)
           t->rp.deliver(txn_outcome{id, t->co.parts()});
@@ -138,12 +161,19 @@ sync_group_actor::behavior_type group_impl(group_pointer self, sync_group_config
       txn_tag tag{id, {}};
       for (auto& [name, w] : ws)  // one operation per write (make_operation)
         tag.parts.push_back({name, static_cast<uint32_t>(w.size())});
-      auto t = std::make_shared<txn_context>(txn_context{txn_coordinator(id, dbs), std::move(tag), std::move(ws), rp});
+      auto t = std::make_shared<txn_context>(txn_context{txn_coordinator(id, dbs), std::move(tag), std::move(ws), rp, 0, {}});
       self->state.running.emplace(t->co.id(), t);
       if (self->state.cfg.log)
         self->state.cfg.log->begin(t->co.id());  // participants wait for our decision
       run(self, t, t->co.start());
       return rp;
+    },
+    [self](decide_atom, const txn_id& id) {
+      auto it = self->state.running.find(id);
+      if (it == self->state.running.end())
+        return;
+      auto t = it->second;
+      run(self, t, std::move(t->admitted_next));
     },
   };
 }

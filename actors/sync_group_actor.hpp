@@ -1,7 +1,11 @@
 // The `sync_group` actor (DESIGN §6, §9): coordinates cross-database
 // transactions among the database actors of a group of databases on one node
 // (two-phase commit, core/transaction.hpp drives it). Several transactions
-// may run at once; each database serializes the ones that reach it.
+// may run at once; each database serializes the ones that reach it. The
+// commit phase of a transaction over two or more databases — from telling
+// the first to commit until the last confirmed (or failed) — is a writer of
+// the node's visibility gate (storage/visibility_gate.hpp), so a group read
+// never sees some of its parts without the others.
 #pragma once
 
 #include "actors/database_actor.hpp"
@@ -26,7 +30,10 @@ using sync_group_actor = caf::typed_actor<
   // transaction applies its writes, or none does. Fails, with nothing
   // visible, when a database is not in the group, a write fails (its
   // database votes no) or a database does not answer in time.
-  caf::replies_to<transact_atom, txn_writes>::with<txn_outcome>>;
+  caf::replies_to<transact_atom, txn_writes>::with<txn_outcome>,
+  // Internal: the node's visibility gate admitted the commit phase of
+  // transaction `txn` (it had been queued behind a group read).
+  caf::reacts_to<decide_atom, txn_id>>;
 // clang-format on
 
 struct sync_group_config {

@@ -98,9 +98,12 @@ std::vector<txn_coordinator::action> txn_coordinator::on_committed(const std::st
 }
 
 txn_resolution resolve_prepared(bool logged_commit, bool in_flight) {
-  if (logged_commit)
-    return txn_resolution::commit;
-  return in_flight ? txn_resolution::wait : txn_resolution::abort;
+  // A running coordinator decides, even when its decision is logged already:
+  // it commits the parts inside the visibility gate (a part committing on
+  // its own, outside it, could show a group read half of the transaction).
+  if (in_flight)
+    return txn_resolution::wait;
+  return logged_commit ? txn_resolution::commit : txn_resolution::abort;
 }
 
 status validate(const txn_tag& tag) {

@@ -104,7 +104,9 @@ private:
 /// no decision arrived in time).
 enum class txn_resolution : uint8_t { commit, abort, wait };
 /// `logged_commit`: the decision log holds commit for it; `in_flight`: its
-/// coordinator is still running in this process (it will decide).
+/// coordinator is still running in this process (it will decide, and tell
+/// the participant: wait, even when the commit is logged already). With no
+/// coordinator: commit when logged, else abort.
 txn_resolution resolve_prepared(bool logged_commit, bool in_flight);
 
 /// Checks a transaction tag received from elsewhere: 1 to 256 parts, each

@@ -286,6 +286,13 @@ result<std::unique_ptr<node>> node::open(const node_options& opts) {
   rc.compact_interval = opts.compact_interval;
   rc.txns = n->txns_;
   n->registry_ = spawn_registry(*n->sys_, std::move(rc));
+  // A remote transaction with a part held in a database this node hosts but
+  // has not open: the registry opens it, so it reports (and releases) its
+  // part. Weak: the log must not keep the registry alive.
+  n->txns_->set_opener([weak = caf::actor_cast<caf::weak_actor_ptr>(n->registry_)](const std::string& name) {
+    if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak))
+      caf::anon_send(caf::actor_cast<registry_actor>(strong), open_atom::value, name);
+  });
   return n;
 }
 
@@ -493,6 +500,7 @@ result<std::shared_ptr<blaze::sync_group>> node::sync_group(std::vector<std::str
   g->sys_ = sys_.get();
   g->names_ = databases;
   g->request_timeout_ = opts_.timeout;
+  g->txns_ = txns_;
   sync_group_config cfg;
   cfg.log = txns_;
   cfg.timeout = opts.txn_timeout;
@@ -504,6 +512,12 @@ result<std::shared_ptr<blaze::sync_group>> node::sync_group(std::vector<std::str
     cfg.members.emplace(name, db->handles().db);
     g->dbs_.emplace(name, std::move(*db));
   }
+  // A group read goes to the stores directly: it must not start before every
+  // member has run its recovery (committing, aborting or releasing what a
+  // crash left), which happens before the actor answers anything. A read of
+  // a record that cannot exist is a cheap round trip.
+  for (auto& [name, db] : g->dbs_)
+    (void)db.get(".", record_id{});
   detail::unpin_caf_logger unpin;
   sync_group_actor actor;
   auto a = links_->add([&] {

@@ -122,6 +122,44 @@ result<txn_outcome> sync_group::commit(const txn& t) {
   return std::move(*out);
 }
 
+result<std::shared_ptr<const group_view>> sync_group::snapshot() const {
+  std::shared_ptr<group_view> view(new group_view());
+  for (auto& [name, db] : dbs_) {
+    auto st = db.handles().st.lock();
+    if (!st)
+      return status{errc::closed, "database '" + name + "' of this sync group was closed"};
+    view->members_[name].st = std::move(st);
+  }
+  if (!txns_)
+    return status{errc::invalid_argument, "this sync group has no decision log"};
+  status failed;
+  // Under the gate: one RocksDB snapshot per member (GetSnapshot and a few
+  // metadata keys; never a message to an actor).
+  bool taken = txns_->gate().read(request_timeout_, [&] {
+    for (auto& [name, m] : view->members_) {
+      auto at = m.st->open_read_point();
+      if (!at) {
+        failed = at.error();
+        return;
+      }
+      m.at = std::move(*at);
+    }
+  });
+  if (!taken)
+    return status{errc::timeout, "no consistent read point: transactions being applied did not finish within " +
+                                   std::to_string(request_timeout_.count()) + " ms"};
+  if (!failed)
+    return failed;
+  return std::shared_ptr<const group_view>(std::move(view));
+}
+
+status sync_group::read(const std::function<status(const group_view&)>& fn) const {
+  auto v = snapshot();
+  if (!v)
+    return v.error();
+  return fn(**v);
+}
+
 status sync_group::start(const std::string& url, sync_options opts) {
   opts.databases = names_;
   auto h = node_->sync_with(url, std::move(opts));

@@ -8,10 +8,16 @@
 //     return blaze::status{};
 //   });
 //   (*g)->start("tcp://relay:4040");   // every member syncs with the peer
+//   (*g)->read([&](const blaze::group_view& v) {   // one consistent state of both
+//     auto a = v.get("east", "accounts", alice);
+//     auto b = v.get("west", "accounts", bob);
+//     return blaze::status{};
+//   });
 #pragma once
 
 #include "actors/sync_group_actor.hpp"
 #include "runtime/database.hpp"
+#include "runtime/group_view.hpp"
 #include "runtime/sync.hpp"
 
 #include <chrono>
@@ -88,6 +94,28 @@ public:
   /// Commits a transaction built beforehand.
   result<txn_outcome> commit(const txn& t);
 
+  // ---- consistent reads across the members -----------------------------------
+  // A group read sees all member databases at one read point that holds every
+  // cross-database transaction wholly or not at all: those committed here
+  // (transact) and remote ones released from holds (docs/transactions.md,
+  // "Atomic remote visibility"). Reading the members one by one through
+  // db(name) gives no such promise: a transaction's parts are applied to
+  // its databases one after the other.
+  //
+  // Contract: the read point is taken once no multi-database change of this
+  // node is being applied (storage/visibility_gate.hpp); changes that start
+  // meanwhile wait for it, taking it costs microseconds. Fails with timeout
+  // when changes in progress do not finish within the node's timeout, and
+  // with closed when a member database was closed. Call from any thread but
+  // a CAF actor's (a callback of subscribe or *_async): it may wait for
+  // database actors to finish applying.
+
+  /// Calls `fn` with a view of every member at one read point; returns
+  /// what `fn` returns (or why no read point could be taken).
+  status read(const std::function<status(const group_view&)>& fn) const;
+  /// The view itself, for the caller to keep (briefly: see group_view.hpp).
+  result<std::shared_ptr<const group_view>> snapshot() const;
+
   // ---- sync as one unit -----------------------------------------------------
   /// Syncs every member with the peer at `url` (node::sync_with with the
   /// members as `opts.databases`); several peers may be started.
@@ -112,6 +140,7 @@ private:
   std::vector<std::string> names_;
   std::map<std::string, database> dbs_;
   sync_group_actor actor_;
+  std::shared_ptr<txn_log> txns_;  // the node's decision log: its visibility gate
   std::chrono::milliseconds request_timeout_{30'000};
   mutable std::mutex m_;
   std::vector<std::shared_ptr<sync_handle>> peers_;

@@ -1630,7 +1630,9 @@ result<std::optional<record_state>> store::state(const std::string& collection, 
   return load(nullptr, collection, id);
 }
 
-result<std::vector<row>> store::run(const query& q, query_stats* stats) const {
+result<std::vector<row>> store::run(const query& q, query_stats* stats) const { return run_at(q, nullptr, stats); }
+
+result<std::vector<row>> store::run_at(const query& q, const read_point* at, query_stats* stats) const {
   if (auto s = q.validate(); !s)
     return s;
   query_stats local;
@@ -1657,24 +1659,30 @@ result<std::vector<row>> store::run(const query& q, query_stats* stats) const {
   const predicate* use = nullptr;
   {
     static const value_map empty_doc;
-    std::lock_guard<std::mutex> guard(meta_mutex_);
+    std::unique_lock<std::mutex> guard(meta_mutex_, std::defer_lock);
+    if (!at)
+      guard.lock();
+    const auto& declared = at ? at->indexes_ : indexes_;  // at a read point: its own declarations
     for (auto& p : q.where) {
       if (p.test(empty_doc))
         continue;
-      auto it = indexes_.find({q.collection, p.field});
-      if (it != indexes_.end() && it->second.active()) {
+      auto it = declared.find({q.collection, p.field});
+      if (it != declared.end() && it->second.active()) {
         use = &p;
         break;
       }
     }
   }
   rocksdb::ReadOptions ro;
-  const rocksdb::Snapshot* snap = db_->GetSnapshot();
-  ro.snapshot = snap;
+  const rocksdb::Snapshot* snap = at ? nullptr : db_->GetSnapshot();
+  ro.snapshot = at ? at->snap_->snap_ : snap;
   struct release {
     rocksdb::DB* db;
     const rocksdb::Snapshot* s;
-    ~release() { db->ReleaseSnapshot(s); }
+    ~release() {
+      if (s)
+        db->ReleaseSnapshot(s);
+    }
   } guard{db_.get(), snap};
 
   if (use) {
@@ -2330,6 +2338,7 @@ status store::hold_one(pending& p, const operation& op, const std::string* encod
 
 result<std::vector<std::pair<txn_tag, uint32_t>>> store::held_txns() const {
   std::vector<std::pair<txn_tag, uint32_t>> out;
+  std::vector<std::string> first;  // per transaction: its first held key's dot (origin ‖ seq), in key order
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
   for (it->Seek(meta_hold); it->Valid() && starts_with(it->key(), meta_hold); it->Next()) {
     if (it->key().size() != meta_hold.size() + 40)
@@ -2343,10 +2352,22 @@ result<std::vector<std::pair<txn_tag, uint32_t>>> store::held_txns() const {
     if (!op)
       return status{errc::corrupt, "held operation in " + dir_.string() + ": " + op.error().message};
     out.emplace_back(op->txn, 1);
+    first.emplace_back(it->key().data() + meta_hold.size() + 16, 24);
   }
   if (!it->status().ok())
     return io(it->status(), "cannot list held operations");
-  return out;
+  // In the order of their first operations: an origin's transactions in the
+  // order it made them (the release order: a later transaction of an origin
+  // must not become visible before an earlier one).
+  std::vector<size_t> order(out.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return first[a] < first[b]; });
+  std::vector<std::pair<txn_tag, uint32_t>> sorted;
+  sorted.reserve(out.size());
+  for (auto i : order)
+    sorted.push_back(std::move(out[i]));
+  return sorted;
 }
 
 result<size_t> store::release_txn(const id128& txn, std::vector<change>* changes) {
@@ -2416,6 +2437,56 @@ result<bool> store::holds_txn_operations() const {
   if (!it->status().ok())
     return io(it->status(), "cannot read held operations");
   return it->Valid() && starts_with(it->key(), meta_hold);
+}
+
+// ---- read points (consistent group reads) ------------------------------------------
+
+result<std::shared_ptr<const store::read_point>> store::open_read_point() const {
+  std::shared_ptr<read_point> out(new read_point());
+  out->snap_.reset(new snapshot_handle());
+  auto& h = *out->snap_;
+  h.rp_ = read_points_;
+  {
+    std::lock_guard<std::mutex> g(read_points_->m);
+    h.snap_ = db_->GetSnapshot();
+    read_points_->open.insert(&h);
+  }
+  rocksdb::ReadOptions ro;
+  ro.snapshot = h.snap_;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, meta_));
+  for (it->Seek(meta_index); it->Valid() && starts_with(it->key(), meta_index); it->Next()) {
+    auto ik = index_key_of(
+      std::string_view(it->key().data() + meta_index.size(), it->key().size() - meta_index.size()));
+    if (!ik || it->value().size() != 48)
+      return status{errc::corrupt, "corrupt index declaration in " + dir_.string()};
+    out->indexes_[*ik] = index_state_of(it->value().data());
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot read metadata");
+  return std::shared_ptr<const read_point>(std::move(out));
+}
+
+result<value_map> store::get(const std::string& collection, const record_id& id, const read_point& at) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = at.snap_->snap_;
+  std::string bytes;
+  auto st = db_->Get(ro, records_, keys::record(collection, id), &bytes);
+  if (!st.ok() && !st.IsNotFound())
+    return io(st, "cannot read record");
+  std::optional<record_state> r;
+  if (st.ok()) {
+    auto d = decode_record(bytes, opts_.decoding);
+    if (!d)
+      return status{errc::corrupt, "record " + id.to_hex() + " in '" + collection + "': " + d.error().message};
+    r = std::move(*d);
+  }
+  if (!r || !r->alive())
+    return status{errc::unknown_record, "no record " + id.to_hex() + " in collection '" + collection + "'"};
+  return r->view();
+}
+
+result<std::vector<row>> store::run(const query& q, const read_point& at, query_stats* stats) const {
+  return run_at(q, &at, stats);
 }
 
 } // namespace blaze

@@ -279,7 +279,9 @@ public:
   // on records and indexes are held aside (meta `hold/` ‖ txn ‖ dot → the
   // operation) until release_txn: a query never sees part of a transaction.
 
-  /// Per transaction held here: its tag and how many of its operations are held.
+  /// Per transaction held here: its tag and how many of its operations are
+  /// held; in the order of their first held operations' dots (origin, seq),
+  /// so an origin's transactions come in the order it made them.
   result<std::vector<std::pair<txn_tag, uint32_t>>> held_txns() const;
   /// Applies the held operations of `txn` to the records and indexes and
   /// drops them from the hold, in one WriteBatch; how many there were.
@@ -287,6 +289,19 @@ public:
   /// Whether any operation is held. While one is, open_snapshot refuses
   /// (timeout): a snapshot's version vector would cover effects its records lack.
   result<bool> holds_txn_operations() const;
+
+  // ---- read points (consistent group reads, runtime/group_view.hpp) ---------
+  // Any thread. A read point is a RocksDB snapshot of the records, indexes
+  // and index declarations: reads through it see the store exactly as it was
+  // when it was opened, whatever is written after. Opening one is cheap (no
+  // copy) and never waits on the writer; while it lives RocksDB keeps the
+  // versions it sees, so drop it when done. It must not outlive the store.
+
+  class read_point;
+  result<std::shared_ptr<const read_point>> open_read_point() const;
+  /// get() and run() at a read point of this store.
+  result<value_map> get(const std::string& collection, const record_id& id, const read_point& at) const;
+  result<std::vector<row>> run(const query& q, const read_point& at, query_stats* stats = nullptr) const;
 
   // ---- any thread ---------------------------------------------------------
 
@@ -408,6 +423,8 @@ private:
   crypto::chain_state own_chain() const;
   void extend_own_chain(crypto::chain_state& own, uint64_t seq, std::string_view bytes) const;
   void end_own_chain(pending& p, const crypto::chain_state& before, const crypto::chain_state& own);
+  // run() now (at null: a snapshot of its own) or at a read point.
+  result<std::vector<row>> run_at(const query& q, const read_point* at, query_stats* stats) const;
   // apply_one's branch for a held transaction operation.
   status hold_one(pending& p, const operation& op, const std::string* encoded);
   void index_record(pending& p, const std::string& collection, const record_id& id,
@@ -481,6 +498,19 @@ private:
   std::vector<std::string> prefixes_;  // record key ranges to read, in key order ("": all)
   size_t range_ = 0;                   // the range being read
   std::string after_;                  // the last key returned in it
+};
+
+/// A read point (store::open_read_point).
+class store::read_point {
+public:
+  read_point(const read_point&) = delete;
+  read_point& operator=(const read_point&) = delete;
+
+private:
+  friend class store;
+  read_point() = default;
+  std::shared_ptr<snapshot_handle> snap_;  // the RocksDB snapshot, released with it
+  std::map<std::pair<std::string, std::string>, index_state> indexes_;  // declarations at the read point
 };
 
 } // namespace blaze

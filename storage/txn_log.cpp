@@ -127,12 +127,49 @@ std::string release_key(const id128& id) { return "R" + key_of(id); }
 void txn_log::attach(const std::string& database, uint64_t owner, release_fn fn) {
   std::lock_guard<std::mutex> g(m_);
   attached_[database] = {owner, std::move(fn)};
+  open_asked_.erase(database);
 }
 
 void txn_log::detach(const std::string& database, uint64_t owner) {
-  std::lock_guard<std::mutex> g(m_);
-  if (auto a = attached_.find(database); a != attached_.end() && a->second.first == owner)
+  std::vector<visibility_gate::ticket> done;
+  {
+    std::lock_guard<std::mutex> g(m_);
+    auto a = attached_.find(database);
+    if (a == attached_.end() || a->second.first != owner)
+      return;
     attached_.erase(a);
+    // Releases it was told of and will not finish now: it finishes them when
+    // it opens again (the release is logged); the gate does not wait for it.
+    for (auto it = releasing_.begin(); it != releasing_.end();) {
+      it->second.second.erase(database);
+      if (it->second.second.empty()) {
+        done.push_back(it->second.first);
+        it = releasing_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto t : done)
+    gate_.leave(t);
+}
+
+void txn_log::released(const id128& txn, const std::string& database) {
+  visibility_gate::ticket t = 0;
+  {
+    std::lock_guard<std::mutex> g(m_);
+    auto it = releasing_.find(txn);
+    if (it == releasing_.end() || it->second.second.erase(database) == 0 || !it->second.second.empty())
+      return;
+    t = it->second.first;
+    releasing_.erase(it);
+  }
+  gate_.leave(t);
+}
+
+void txn_log::set_opener(open_fn fn) {
+  std::lock_guard<std::mutex> g(m_);
+  opener_ = std::move(fn);
 }
 
 bool txn_log::hosts(const std::string& database) const {
@@ -143,32 +180,77 @@ bool txn_log::hosts(const std::string& database) const {
 result<bool> txn_log::report(const txn_tag& tag, const std::string& database, uint32_t count) {
   if (std::none_of(tag.parts.begin(), tag.parts.end(), [&](auto& p) { return p.database == database; }))
     return true;  // a tag that does not name this database cannot be waited for
-  std::vector<std::pair<std::string, release_fn>> tell;
+  std::vector<release_fn> tell;       // the other open parts' databases
+  std::vector<std::string> to_open;   // hosted parts whose database is not open
+  release_fn self_fn;                 // the reporter's own, for a queued release
+  open_fn opener;
+  visibility_gate::ticket ticket = 0;
+  bool complete = true;
+  bool self_told = false;
   {
     std::lock_guard<std::mutex> g(m_);
+    opener = opener_;
     auto& counts = held_[tag.id];
     counts[database] = count;
     std::vector<std::string> hosted;
     for (auto& p : tag.parts) {
-      if (p.database != database && !hosts(p.database))
-        continue;  // a part this node does not host is not waited for
+      if (p.database != database) {
+        if (!hosts(p.database))
+          continue;  // a part this node does not host is not waited for
+        if (!attached_.count(p.database)) {  // it reports (and releases) once open
+          auto now = std::chrono::steady_clock::now();
+          auto& asked = open_asked_[p.database];
+          if (now - asked >= std::chrono::seconds(1)) {
+            asked = now;
+            to_open.push_back(p.database);
+          }
+        }
+      }
       auto c = counts.find(p.database);
       if (c == counts.end() || c->second < p.ops)
-        return false;
+        complete = false;
       hosted.push_back(p.database);
     }
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    auto st = db_->Put(wo, release_key(tag.id), encode_decision(hosted));
-    if (!st.ok())
-      return io(st, "cannot log the release of transaction " + tag.id.to_hex());
-    held_.erase(tag.id);
-    for (auto& h : hosted)
-      if (h != database)
-        if (auto a = attached_.find(h); a != attached_.end())
-          tell.emplace_back(h, a->second.second);
+    if (complete) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      auto st = db_->Put(wo, release_key(tag.id), encode_decision(hosted));
+      if (!st.ok())
+        return io(st, "cannot log the release of transaction " + tag.id.to_hex());
+      held_.erase(tag.id);
+      std::set<std::string> told;
+      for (auto& h : hosted)
+        if (auto a = attached_.find(h); a != attached_.end()) {
+          told.insert(h);
+          if (h == database)
+            self_fn = a->second.second;
+          else
+            tell.push_back(a->second.second);
+        }
+      self_told = told.count(database) > 0;
+      if (told.size() >= 2) {  // several databases apply it: a writer of the gate
+        ticket = gate_.make_ticket();
+        releasing_[tag.id] = {ticket, std::move(told)};
+      }
+    }
   }
-  for (auto& [db, fn] : tell)
+  if (opener)
+    for (auto& db : to_open)
+      opener(db);
+  if (!complete)
+    return false;
+  if (ticket != 0) {
+    auto later = tell;
+    if (self_told)
+      later.push_back(self_fn);
+    auto go = [later = std::move(later), id = tag.id] {
+      for (auto& fn : later)
+        fn(id);
+    };
+    if (!gate_.enter(ticket, std::move(go)))
+      return !self_told;  // a reader is taking its read points: the parts are told once it has
+  }
+  for (auto& fn : tell)
     fn(tag.id);
   return true;
 }

@@ -12,7 +12,9 @@
 #include "core/ids.hpp"
 #include "core/operation.hpp"
 #include "core/status.hpp"
+#include "storage/visibility_gate.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -69,8 +71,26 @@ public:
   void detach(const std::string& database, uint64_t owner);
   /// `database` holds `count` operations of `tag`'s transaction. True when
   /// `database` must release it now (the transaction is complete here and
-  /// its release logged); the other hosted parts' databases are told.
+  /// its release logged); the other hosted parts' databases are told. When
+  /// two or more open databases release it, the release is a writer of the
+  /// gate (visibility_gate): each of them must call released() once done.
+  /// If the gate queues the release, every part (`database` included) is
+  /// told later through its release_fn and this returns false.
+  /// A hosted part whose database is not open is opened (set_opener).
   result<bool> report(const txn_tag& tag, const std::string& database, uint32_t count);
+  /// `database` is done releasing `txn` (applied, or failed and left held
+  /// for its next open): the gate is left once every part told is done.
+  /// Any other call (nothing told) is a no-op.
+  void released(const id128& txn, const std::string& database);
+  /// How report() opens a database this node hosts but has not open (the
+  /// node posts an open to its registry). Called on a reporting database's
+  /// thread, without this log's lock held: it must only post a message.
+  using open_fn = std::function<void(const std::string& database)>;
+  void set_opener(open_fn fn);
+
+  /// The node's gate between multi-database changes and group reads:
+  /// coordinators enter it for a commit phase, report() for a release.
+  visibility_gate& gate() { return gate_; }
   /// Whether the release of `txn` is logged (a part held at open is then
   /// released at once).
   result<bool> release_logged(const id128& txn) const;
@@ -92,6 +112,13 @@ private:
   std::set<id128> in_flight_;
   std::map<std::string, std::pair<uint64_t, release_fn>> attached_;
   std::map<id128, std::map<std::string, uint32_t>> held_;  // per transaction: held operations per database
+  // Releases in the gate: per transaction, its ticket and the databases
+  // told to release that have not called released() (or detached) yet.
+  std::map<id128, std::pair<visibility_gate::ticket, std::set<std::string>>> releasing_;
+  open_fn opener_;
+  // When each database was last asked to open (at most once a second each).
+  std::map<std::string, std::chrono::steady_clock::time_point> open_asked_;
+  visibility_gate gate_;
 };
 
 } // namespace blaze
