@@ -377,3 +377,84 @@ BOOST_AUTO_TEST_CASE(resolving_a_field_conflict_writes_the_choice_and_forgets_on
   BOOST_TEST(must(other.get("c", r)).at("title") == title->loser);
   BOOST_TEST(!db.resolve_conflict("", r, "title", value(1)).ok());  // a bad write fails
 }
+
+// End-to-end encrypted members (docs/security.md §3): a transaction prepares
+// its operations sealed and commits them opened; a replica that can read
+// holds the sealed parts and releases them whole; a relay that cannot read
+// stores them and opens nothing.
+BOOST_AUTO_TEST_CASE(sealed_databases_take_transactions_and_readers_see_them_whole) {
+  temp_dir tmp;
+  auto relay = open_node(tmp / "relay");
+  auto phone = open_node(tmp / "phone");
+  auto laptop = open_node(tmp / "laptop");
+  serve_options so;
+  so.listen = {"inproc://groups-sealed-test"};
+  auto srv = must(relay->serve(so), "serve");
+  for (auto* name : {"east", "west"}) {
+    auto db = open_db(*phone, name);
+    auto apply = [&](result<std::vector<blaze::write>> ws) {
+      BOOST_REQUIRE_MESSAGE(ws.ok(), (ws.ok() ? std::string() : ws.error().message));
+      for (auto& o : must(db.write(writes(ws->begin(), ws->end()))))
+        BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
+    };
+    apply(access::create(must(db.access()), member_key_of(phone->ident()), true));
+    auto ring = [&] { return keyring::unlock(must(db.access()), phone->id(), *phone->ident().exchange); };
+    apply(access::grant(must(db.access()), member_key_of(relay->ident()), access_rights::relay, ring()));
+    apply(access::grant(must(db.access()), member_key_of(laptop->ident()), access_rights::read_write, ring()));
+  }
+  auto g = group_of(*phone, {"east", "west"});
+  must(g->start("inproc://groups-sealed-test"), "start");
+  open_accounts(*g);
+  for (int i = 0; i < 5; ++i)
+    must(transfer(*g, 7));
+  auto peast = open_db(*phone, "east");
+  BOOST_TEST(balance(peast, alice) == 65);
+  BOOST_REQUIRE(g->wait_synced(std::chrono::seconds(20)));
+
+  // the relay holds every operation and reads none
+  auto reast = open_db(*relay, "east", false);
+  BOOST_TEST(balance(reast, alice) == -1);
+  BOOST_TEST(must(reast.status_info()).unopened > 0u);
+
+  // the laptop opens them, and every group read shows whole transactions
+  auto lg = group_of(*laptop, {"east", "west"});
+  must(lg->start("inproc://groups-sealed-test"), "start");
+  auto total = [&](int64_t& a, int64_t& b) {
+    must(lg->read([&](const group_view& v) {
+      auto ea = v.get("east", "accounts", alice);
+      auto wb = v.get("west", "accounts", bob);
+      auto bal = [](const result<value_map>& doc) -> int64_t {
+        if (!doc)
+          return 0;
+        auto it = doc->find("balance");
+        return it != doc->end() && std::holds_alternative<int64_t>(it->second.v) ? std::get<int64_t>(it->second.v) : 0;
+      };
+      a = bal(ea);
+      b = bal(wb);
+      return status{};
+    }));
+  };
+  bool arrived = false;
+  for (int i = 0; i < 1000 && !arrived; ++i) {
+    int64_t a = 0, b = 0;
+    total(a, b);
+    BOOST_REQUIRE_MESSAGE(a + b == 0 || a + b == 200, "a read saw half a transaction: " << a << " + " << b);
+    arrived = a == 65 && b == 135;
+    if (!arrived)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  BOOST_TEST(arrived);
+  BOOST_TEST(must(open_db(*laptop, "east", false).status_info()).unopened == 0u);
+  // and its own transactions are sealed with its key and reach the phone
+  must(transfer(*lg, -15));
+  auto pwest = open_db(*phone, "west");
+  bool back = false;
+  for (int i = 0; i < 400 && !back; ++i) {
+    back = balance(peast, alice) == 80 && balance(pwest, bob) == 120;
+    if (!back)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  BOOST_TEST(back);
+  lg->stop();
+  g->stop();
+}
