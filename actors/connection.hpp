@@ -33,6 +33,11 @@ public:
   virtual void close(std::string why) = 0;
   /// "tcp 127.0.0.1:4040" and the like, for logs and status.
   virtual std::string describe() const = 0;
+  /// For a TLS connection (tls, wss), after its handshake: 32 bytes of the
+  /// TLS exporter (RFC 9266 `tls-exporter`, label "EXPORTER-Channel-Binding",
+  /// no context) that both ends compute alike and a man in the middle cannot
+  /// make equal on its two connections. Empty otherwise.
+  virtual std::string channel_binding() const { return {}; }
 };
 
 using connection_ptr = std::shared_ptr<connection>;

@@ -480,6 +480,7 @@ void settle(link_actor* self) {
     st.open = m.is_open();
     st.peer = m.peer();
     st.peer_key = m.peer_key();
+    st.channel_bound = m.channel_bound();
     st.synced = synced;
     st.behind = lacking(mine, s.peer_has);
     st.unacked = lacking(peer, mine);
@@ -608,6 +609,16 @@ void attach(link_actor* self, const database_handles& h) {
   s.mon->update([&](link_status& st) { st.database = h.name; });
 }
 
+// Starts the session on the current connection, bound to its TLS channel
+// when it has one (connection::channel_binding, docs/protocol.md §3).
+void start_session(link_actor* self) {
+  auto& s = self->state;
+  auto binding = s.conn ? s.conn->channel_binding() : std::string();
+  const bool tls = !binding.empty();  // (before the move: argument order is unspecified)
+  s.session->set_channel(tls, std::move(binding));
+  send_all(self, s.session->start());
+}
+
 // An accepting link's session before its database exists (link_state::unbound).
 void attach_unbound(link_actor* self, const std::string& name) {
   auto& s = self->state;
@@ -697,7 +708,7 @@ void on_frame(link_actor* self, std::string& payload) {
         if (gen != self->state.gen)
           return;
         attach(self, h);
-        send_all(self, self->state.session->start());  // the machine now awaits the Hello
+        start_session(self);  // the machine now awaits the Hello
         feed(self, env);
       },
       [self, env = *e, gen, db = hello->database](caf::error& err) {
@@ -708,7 +719,7 @@ void on_frame(link_actor* self, std::string& payload) {
         if (why.code != errc::unknown_database || !s.cfg.create_databases)
           return refuse(self, sync::error_code::unknown_database, "cannot open database '" + db + "': " + why.message);
         attach_unbound(self, db);
-        send_all(self, s.session->start());
+        start_session(self);
         feed(self, env);
         bind_when_open(self);
       });
@@ -745,7 +756,7 @@ void start_connection(link_actor* self, connection_ptr c) {
     ++st.connects;
   });
   if (s.session) {
-    send_all(self, s.session->start());
+    start_session(self);
     settle(self);
   }
 }

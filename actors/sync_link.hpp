@@ -29,6 +29,7 @@ struct link_status {
   std::string address;     // the transport's description of the peer
   node_id peer;            // after the handshake
   std::string peer_key;    // the peer's Ed25519 node key (32 bytes), proven in the handshake
+  bool channel_bound = false;  // the handshake's proofs cover this TLS connection (docs/protocol.md §3)
   bool connected = false;  // a transport connection is up
   bool open = false;       // the handshake completed
   bool synced = false;     // both sides caught up, nothing unacknowledged

@@ -254,6 +254,7 @@ std::string encode(const envelope& e, bool compress) {
         h.setSnapshots(m.snapshots);
         h.setPublicKey(as_data(m.public_key));
         h.setChallenge(as_data(m.challenge));
+        h.setTls(m.tls);
       } else if constexpr (std::is_same_v<T, welcome>) {
         auto h = b.initWelcome();
         put(h.initNode(), m.node);
@@ -263,6 +264,7 @@ std::string encode(const envelope& e, bool compress) {
         h.setPublicKey(as_data(m.public_key));
         h.setChallenge(as_data(m.challenge));
         h.setSignature(as_data(m.signature));
+        h.setTls(m.tls);
       } else if constexpr (std::is_same_v<T, auth>) {
         b.initAuth().setSignature(as_data(m.signature));
       } else if constexpr (std::is_same_v<T, sync_request>) {
@@ -373,13 +375,13 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
       case s::Envelope::HELLO: {
         auto h = r.getHello();
         e.msg = hello{get(h.getNode()), str(h.getDatabase()), h.getZstd(), h.getSnapshots(), str(h.getPublicKey()),
-                      str(h.getChallenge())};
+                      str(h.getChallenge()), h.getTls()};
         break;
       }
       case s::Envelope::WELCOME: {
         auto h = r.getWelcome();
         e.msg = welcome{get(h.getNode()),       str(h.getDatabase()),  h.getZstd(),         h.getSnapshots(),
-                        str(h.getPublicKey()), str(h.getChallenge()), str(h.getSignature())};
+                        str(h.getPublicKey()), str(h.getChallenge()), str(h.getSignature()), h.getTls()};
         break;
       }
       case s::Envelope::AUTH: {

@@ -44,6 +44,7 @@ struct hello {
   bool snapshots = true;   // accepts Snapshot messages
   std::string public_key{};  // Ed25519, 32 bytes (empty: unauthenticated)
   std::string challenge{};   // 32 random bytes
+  bool tls = false;          // the sender's connection is TLS (channel binding, docs/protocol.md §3)
   bool operator==(const hello&) const = default;
 };
 struct welcome {
@@ -54,6 +55,7 @@ struct welcome {
   std::string public_key{};
   std::string challenge{};
   std::string signature{};  // over the transcript (handshake_transcript)
+  bool tls = false;
   bool operator==(const welcome&) const = default;
 };
 /// The connecting side's proof of its key (docs/protocol.md §3).

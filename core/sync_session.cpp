@@ -40,7 +40,7 @@ std::string id_bytes(const node_id& id) {
 
 } // namespace
 
-std::string handshake_transcript(char role, const hello& h, const welcome& w) {
+std::string handshake_transcript(char role, const hello& h, const welcome& w, std::string_view channel) {
   std::string out = "blazedb sync handshake v1";
   out.push_back('\0');
   out.push_back(role);
@@ -54,6 +54,11 @@ std::string handshake_transcript(char role, const hello& h, const welcome& w) {
   put_field(out, std::string{static_cast<char>(w.zstd), static_cast<char>(w.snapshots)});
   put_field(out, w.public_key);
   put_field(out, w.challenge);
+  if (h.tls || w.tls) {  // (absent from a transcript without TLS: unchanged from before)
+    put_field(out, std::string{static_cast<char>(h.tls), static_cast<char>(w.tls)});
+    if (h.tls && w.tls)
+      put_field(out, channel);
+  }
   return out;
 }
 
@@ -117,6 +122,7 @@ std::vector<envelope> session::start() {
   if (opt_.initiator) {
     state_ = state::awaiting_welcome;
     hello_ = hello{opt_.self, opt_.database, opt_.compress, opt_.snapshots};
+    hello_.tls = tls_;
     if (opt_.auth) {
       hello_.public_key = opt_.auth->public_key();
       hello_.challenge = opt_.auth->challenge();
@@ -152,6 +158,7 @@ std::vector<envelope> session::on_hello(const hello& m) {
   peer_snapshots_ = m.snapshots;
   hello_ = m;
   welcome_ = welcome{opt_.self, opt_.database, opt_.compress, opt_.snapshots};
+  welcome_.tls = tls_;
   std::vector<envelope> out;
   if (!opt_.auth) {
     send(out, welcome_);
@@ -161,7 +168,7 @@ std::vector<envelope> session::on_hello(const hello& m) {
   welcome_.public_key = opt_.auth->public_key();
   welcome_.challenge = opt_.auth->challenge();
   auto signed_welcome = welcome_;
-  signed_welcome.signature = opt_.auth->sign(handshake_transcript('W', hello_, welcome_));
+  signed_welcome.signature = opt_.auth->sign(handshake_transcript('W', hello_, welcome_, channel_));
   send(out, std::move(signed_welcome));
   state_ = state::awaiting_auth;  // opens once the peer proves its key
   return out;
@@ -184,24 +191,32 @@ std::vector<envelope> session::on_welcome(const welcome& m) {
   if (opt_.auth) {
     if (auto why = key_problem(m.public_key, m.challenge, m.node); !why.empty())
       return fail(error_code::unauthenticated, why);
-    if (!opt_.auth->verify(m.public_key, handshake_transcript('W', hello_, unsigned_welcome), m.signature))
-      return fail(error_code::unauthenticated, "the Welcome's signature does not verify: the peer does not hold "
-                                               "the key of node " + m.node.to_hex());
+    if (!opt_.auth->verify(m.public_key, handshake_transcript('W', hello_, unsigned_welcome, channel_), m.signature))
+      return fail(error_code::unauthenticated,
+                  hello_.tls && m.tls
+                    ? "the Welcome's signature does not verify over this TLS channel: the peer does not hold the "
+                      "key of node " + m.node.to_hex() + ", or the TLS connection is not the peer's own (a man in "
+                      "the middle)"
+                    : "the Welcome's signature does not verify: the peer does not hold the key of node " +
+                        m.node.to_hex());
   }
   set_peer(m.node, opt_.auth ? m.public_key : std::string{});
   peer_zstd_ = m.zstd;
   peer_snapshots_ = m.snapshots;
   welcome_ = unsigned_welcome;
   if (opt_.auth)
-    send(out, auth{opt_.auth->sign(handshake_transcript('A', hello_, welcome_))});
+    send(out, auth{opt_.auth->sign(handshake_transcript('A', hello_, welcome_, channel_))});
   open(out);
   return out;
 }
 
 std::vector<envelope> session::on_auth(const auth& m) {
-  if (!opt_.auth->verify(peer_key_, handshake_transcript('A', hello_, welcome_), m.signature))
-    return fail(error_code::unauthenticated, "the Auth signature does not verify: the peer does not hold the key "
-                                             "of node " + peer_.to_hex());
+  if (!opt_.auth->verify(peer_key_, handshake_transcript('A', hello_, welcome_, channel_), m.signature))
+    return fail(error_code::unauthenticated,
+                hello_.tls && welcome_.tls
+                  ? "the Auth signature does not verify over this TLS channel: the peer does not hold the key of "
+                    "node " + peer_.to_hex() + ", or the TLS connection is not the peer's own (a man in the middle)"
+                  : "the Auth signature does not verify: the peer does not hold the key of node " + peer_.to_hex());
   std::vector<envelope> out;
   open(out);
   return out;

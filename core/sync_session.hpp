@@ -186,8 +186,10 @@ public:
 
 /// The bytes the Welcome (`role` 'W') and the Auth (`role` 'A') sign: a
 /// domain tag, the role, then every field of the Hello and of the Welcome
-/// but its signature, each length-prefixed (docs/protocol.md §3).
-std::string handshake_transcript(char role, const hello& h, const welcome& w);
+/// but its signature, each length-prefixed (docs/protocol.md §3). When
+/// both say `tls`, also `channel`: the TLS exporter both ends of the one
+/// TLS connection compute alike (a man in the middle holds two).
+std::string handshake_transcript(char role, const hello& h, const welcome& w, std::string_view channel = {});
 
 struct session_options {
   std::string database;
@@ -212,6 +214,14 @@ public:
 
   session(sync_store& store, session_options opt);
 
+  /// The connection the next start() runs on: whether it is TLS, and its
+  /// channel binding (connection::channel_binding). Call before start().
+  /// Open, over TLS on both sides: the proofs covered the TLS channel.
+  bool channel_bound() const { return is_open() && hello_.tls && welcome_.tls && !channel_.empty(); }
+  void set_channel(bool tls, std::string binding) {
+    tls_ = tls;
+    channel_ = std::move(binding);
+  }
   /// A connection is up: the initiator returns its Hello.
   std::vector<envelope> start();
   /// One received envelope (after decode_envelope).
@@ -310,6 +320,8 @@ private:
   // sending
   bool peer_requested_ = false;          // the peer's SyncRequest arrived
   bool pull_withheld_ = false;           // (dialing side) the list does not admit the peer yet
+  bool tls_ = false;                     // this side's connection is TLS (set_channel)
+  std::string channel_;                  // its channel binding
   std::vector<std::string> peer_filter_;
   version_vector cursor_;                // what the peer has or was sent on this connection
   version_vector acked_;                 // what the peer acknowledged (kept)

@@ -59,6 +59,8 @@ struct Hello {
   snapshots @3 :Bool;            # the sender accepts Snapshot messages
   publicKey @4 :Data;            # the sender's Ed25519 node key (32 bytes)
   challenge @5 :Data;            # 32 fresh random bytes the Welcome must sign
+  tls @6 :Bool;                  # the sender's connection is TLS: when both say so, the
+                                 # transcript binds the TLS channel (docs/protocol.md §3)
 }
 
 # The accepting side's answer to Hello.
@@ -70,6 +72,7 @@ struct Welcome {
   publicKey @4 :Data;
   challenge @5 :Data;            # 32 fresh random bytes the Auth must sign
   signature @6 :Data;            # Ed25519 over the handshake transcript (docs/protocol.md §3)
+  tls @7 :Bool;                  # as Hello.tls
 }
 
 # The connecting side's proof of its key, after a valid Welcome.

@@ -48,6 +48,17 @@ tcp::socket& lowest(tcp::socket& s) { return s; }
 tcp::socket& lowest(ssl::stream<tcp::socket>& s) { return s.next_layer(); }
 template <class S> tcp::socket& lowest(ws::stream<S>& s) { return lowest(s.next_layer()); }
 
+// connection::channel_binding of a stream after its handshake.
+std::string exporter(tcp::socket&) { return {}; }
+std::string exporter(ssl::stream<tcp::socket>& s) {
+  static constexpr char label[] = "EXPORTER-Channel-Binding";
+  unsigned char out[32];
+  if (SSL_export_keying_material(s.native_handle(), out, sizeof out, label, sizeof label - 1, nullptr, 0, 0) != 1)
+    return {};
+  return std::string(reinterpret_cast<const char*>(out), sizeof out);
+}
+template <class S> std::string exporter(ws::stream<S>& s) { return exporter(s.next_layer()); }
+
 // The shared parts of every connection: the handlers, the write queue, and
 // close-once. All members are touched on the I/O thread only.
 class connection_base : public connection {
@@ -172,7 +183,12 @@ public:
 
   Stream& stream() { return stream_; }
   std::string describe() const override { return describe_; }
-  void set_description() { describe_ = describe_ep(kind_, lowest(stream_)); }
+  std::string channel_binding() const override { return binding_; }
+  // After the handshake, on the I/O thread.
+  void set_description() {
+    describe_ = describe_ep(kind_, lowest(stream_));
+    binding_ = exporter(stream_);
+  }
 
 private:
   std::shared_ptr<connection_base> self() override { return this->shared_from_this(); }
@@ -216,6 +232,7 @@ private:
   std::array<char, 64 << 10> buf_;
   const char* kind_;
   std::string describe_;
+  std::string binding_;
 };
 
 // WebSocket (optionally over TLS): one binary message per frame.
@@ -232,7 +249,12 @@ public:
 
   ws::stream<Next>& stream() { return ws_; }
   std::string describe() const override { return describe_; }
-  void set_description() { describe_ = describe_ep(kind_, lowest(ws_)); }
+  std::string channel_binding() const override { return binding_; }
+  // After the handshake, on the I/O thread.
+  void set_description() {
+    describe_ = describe_ep(kind_, lowest(ws_));
+    binding_ = exporter(ws_);
+  }
 
 private:
   std::shared_ptr<connection_base> self() override { return this->shared_from_this(); }
@@ -271,6 +293,7 @@ private:
   boost::beast::flat_buffer rbuf_;
   const char* kind_;
   std::string describe_;
+  std::string binding_;
 };
 
 // One end of an in-process pipe; frames go to the other end's handler.

@@ -112,6 +112,51 @@ BOOST_AUTO_TEST_CASE(both_sides_prove_their_keys_before_anything_is_requested) {
   BOOST_TEST(sb.versions().total() == 5u);
 }
 
+// TLS channel binding (docs/protocol.md §3): over TLS on both sides, each
+// side signs its own connection's exporter. A man in the middle with a
+// certificate the client trusts terminates two TLS connections, whose
+// exporters differ: the Welcome does not verify for the client.
+BOOST_AUTO_TEST_CASE(tls_channel_binding_refuses_a_relayed_handshake) {
+  auto handshake = [](std::pair<bool, std::string> at_a, std::pair<bool, std::string> at_b) {
+    keyed ka, kb;
+    mem_store sa, sb;
+    session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+    a.set_channel(at_a.first, at_a.second);
+    b.set_channel(at_b.first, at_b.second);
+    auto h = a.start();
+    b.start();
+    auto w = deliver(b, h);
+    auto r = deliver(a, w);
+    deliver(b, r);
+    BOOST_TEST(a.channel_bound() == (at_a.first && at_b.first && a.is_open()));
+    BOOST_TEST(b.channel_bound() == (at_a.first && at_b.first && b.is_open()));
+    return std::make_pair(a.is_open() && b.is_open(), a.last_error().message);
+  };
+  const std::string one(32, '\x11'), other(32, '\x22');
+  BOOST_TEST(handshake({true, one}, {true, one}).first);  // one TLS connection: the same exporter
+  auto mitm = handshake({true, one}, {true, other});       // two TLS connections spliced together
+  BOOST_TEST(!mitm.first);
+  BOOST_TEST(mitm.second.find("man in the middle") != std::string::npos, mitm.second);
+  // TLS terminated in front of the relay (it sees TCP): nothing to bind, as
+  // without TLS; the flags are signed, so a middleman cannot clear them
+  BOOST_TEST(handshake({true, one}, {false, ""}).first);
+  BOOST_TEST(handshake({false, ""}, {false, ""}).first);
+  {
+    keyed ka, kb;
+    mem_store sa, sb;
+    session a(sa, ka.opts(true)), b(sb, kb.opts(false));
+    a.set_channel(true, one);
+    b.set_channel(true, other);
+    auto h = a.start();
+    std::get<hello>(h.at(0).msg).tls = false;  // cleared on the way: b's Welcome signs the altered Hello
+    b.start();
+    auto w = deliver(b, h);
+    auto r = deliver(a, w);
+    BOOST_TEST(!a.is_open());
+    BOOST_TEST(a.is_closed());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_forged_or_replayed_welcome_is_refused) {
   keyed ka, kb, kc;
   // every bit of the signature

@@ -80,6 +80,8 @@ void converge_over(const std::string& listen, const net::tls_options& stls, cons
   BOOST_TEST(arrived);
   auto st = link->status().at(0);
   BOOST_TEST(st.connected);
+  const bool tls = listen.rfind("tls:", 0) == 0 || listen.rfind("wss:", 0) == 0;
+  BOOST_TEST(st.channel_bound == tls);  // the handshake covered the TLS connection
   BOOST_TEST(st.database == "bugs");
   BOOST_TEST(st.peer == relay->id());
   BOOST_TEST(srv->sessions() == 1u);
