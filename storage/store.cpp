@@ -1992,8 +1992,8 @@ status store::reopen_unopened(std::vector<change>* changes) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), oplog_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto op = decode_operation(it->value().ToStringView(), opts_.decoding);
-    if (!op || op->k != operation::kind::sealed)
-      continue;
+    if (!op || op->k != operation::kind::sealed || op->id.origin == self_)
+      continue;  // (this node's own operations were applied as written)
     auto epoch = sealed_op_epoch(*op);
     if (!epoch || !gained.count(*epoch))
       continue;

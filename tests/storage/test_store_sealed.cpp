@@ -1,0 +1,171 @@
+// End-to-end encryption in the store (docs/security.md §3): sealed logging of
+// local writes, opening on apply, unopened operations opened once when the
+// key arrives — exactly once, which counters would show — and across a
+// reopen; compaction keeps a sealed log.
+#include "store_test_util.hpp"
+
+#include "core/access.hpp"
+#include "core/sealed_op.hpp"
+
+#include <memory>
+
+using namespace blaze;
+using namespace blaze::test;
+
+namespace {
+
+// A node's two keys, as runtime/identity keeps them.
+struct keys {
+  std::shared_ptr<const crypto::signing_key> sign;
+  std::shared_ptr<const crypto::x25519_key> exchange;
+  keys() {
+    auto s = crypto::signing_key::generate();
+    auto x = crypto::x25519_key::generate();
+    BOOST_REQUIRE(s.ok() && x.ok());
+    sign = std::make_shared<const crypto::signing_key>(std::move(*s));
+    exchange = std::make_shared<const crypto::x25519_key>(std::move(*x));
+  }
+  crypto::member_key member() const { return {sign->public_key(), exchange->public_key()}; }
+  store_options opts() const {
+    store_options o;
+    o.database_id = "vault";
+    o.signer = sign;
+    o.exchange = exchange;
+    return o;
+  }
+  node_id origin() const { return crypto::replica_of(sign->id(), "vault"); }
+};
+
+void write_all(store& s, result<std::vector<blaze::write>> ws) {
+  BOOST_REQUIRE_MESSAGE(ws.ok(), (ws.ok() ? std::string() : ws.error().message));
+  auto out = s.write_local(*ws, now_ms());
+  for (auto& r : out)
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.error().to_string()));
+}
+
+int64_t votes(const store& s, const record_id& id) {
+  auto doc = s.get("bugs", id);
+  if (!doc)
+    return -1;
+  auto it = doc->find("votes");
+  return it != doc->end() && std::holds_alternative<int64_t>(it->second.v) ? std::get<int64_t>(it->second.v) : -1;
+}
+
+// Every operation of `from` that `to` lacks, with its bytes as logged.
+void replicate(store& from, store& to) {
+  auto ops = from.oplog_after(to.versions(), size_t(64) << 20);
+  BOOST_REQUIRE(ops.ok());
+  std::vector<operation> decoded;
+  std::vector<std::string> bytes;
+  for (auto& l : *ops) {
+    auto op = decode_operation(l.bytes);
+    BOOST_REQUIRE(op.ok());
+    decoded.push_back(std::move(*op));
+    bytes.push_back(l.bytes);
+  }
+  auto rep = to.apply_remote(std::move(decoded), std::move(bytes), now_ms());
+  BOOST_REQUIRE_MESSAGE(rep.refused.empty(),
+                        "refused: " << (rep.refused.empty() ? std::string() : rep.refused.front().second.to_string()));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(sealed_store)
+
+BOOST_AUTO_TEST_CASE(counters_sealed_before_the_key_arrives_count_once) {
+  temp_dir tmp;
+  keys owner, reader;
+  auto a = open_store(tmp / "owner", owner.origin(), owner.opts());
+  write_all(*a, access::create(*a->access(), owner.member(), true));
+  BOOST_TEST(a->sealed());
+  const record_id bug = rec(1);
+  must(*a, w_insert("bugs", bug, {{"title", value(std::string("sealed title"))}}));
+  for (int i = 0; i < 3; ++i)
+    must(*a, w_inc("bugs", bug, "votes", 2));
+  BOOST_TEST(votes(*a, bug) == 6);
+  // the log holds sealed operations only, outside `_access`
+  auto logged = a->oplog_after({}, size_t(64) << 20);
+  BOOST_REQUIRE(logged.ok());
+  size_t sealed = 0;
+  for (auto& l : *logged) {
+    auto op = decode_operation(l.bytes);
+    BOOST_REQUIRE(op.ok());
+    if (op->collection != access::collection) {
+      BOOST_TEST((op->k == operation::kind::sealed));
+      ++sealed;
+    }
+    BOOST_TEST(l.bytes.find("sealed title") == std::string::npos);
+  }
+  BOOST_TEST(sealed == 4u);
+  // compaction keeps a sealed log
+  auto c = a->compact(a->versions());
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(c->removed == 0u);
+  BOOST_TEST(!c->kept_because.empty());
+
+  // the reader gets the sealed data before any grant: logged, unopened
+  auto b = open_store(tmp / "reader", reader.origin(), reader.opts());
+  replicate(*a, *b);
+  BOOST_TEST(votes(*b, bug) == -1);
+  BOOST_TEST(b->security().unopened == 4u);
+  // the grant arrives: the four operations open, once
+  auto ring = keyring::unlock(*a->access(), owner.sign->id(), *owner.exchange);
+  write_all(*a, access::grant(*a->access(), reader.member(), access_rights::read, ring));
+  replicate(*a, *b);
+  BOOST_TEST(votes(*b, bug) == 6);
+  BOOST_TEST(b->security().unopened == 0u);
+  BOOST_TEST(b->key_epochs().size() == 1u);
+  // more sealed increments apply directly; reopening opens nothing twice
+  must(*a, w_inc("bugs", bug, "votes", 1));
+  replicate(*a, *b);
+  BOOST_TEST(votes(*b, bug) == 7);
+  b.reset();
+  b = open_store(tmp / "reader", reader.origin(), reader.opts());
+  BOOST_TEST(votes(*b, bug) == 7);
+  BOOST_TEST(must_digest(*b) == must_digest(*a));
+  // a's own operations are not opened again when it reopens either
+  a.reset();
+  a = open_store(tmp / "owner", owner.origin(), owner.opts());
+  BOOST_TEST(votes(*a, bug) == 7);
+  // the reader may not write (rights r), and says why
+  auto denied = must_fail(*b, w_inc("bugs", bug, "votes", 1));
+  BOOST_TEST((denied.code == errc::forbidden));
+}
+
+BOOST_AUTO_TEST_CASE(creating_the_list_and_writing_in_one_batch_applies_each_write_once) {
+  temp_dir tmp;
+  keys owner;
+  auto a = open_store(tmp / "owner", owner.origin(), owner.opts());
+  auto ws = access::create(*a->access(), owner.member(), true);
+  BOOST_REQUIRE(ws.ok());
+  const record_id bug = rec(2);
+  // sealed with the key the batch's own writes made
+  ws->push_back(w_insert("bugs", bug, {{"title", value(std::string("in the same batch"))}}));
+  ws->push_back(w_inc("bugs", bug, "votes", 5));
+  write_all(*a, std::move(ws));
+  BOOST_TEST(votes(*a, bug) == 5);
+  a.reset();
+  a = open_store(tmp / "owner", owner.origin(), owner.opts());
+  BOOST_TEST(votes(*a, bug) == 5);
+  BOOST_TEST(a->security().unopened == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_store_without_keys_cannot_write_a_sealed_database) {
+  temp_dir tmp;
+  keys owner;
+  auto a = open_store(tmp / "owner", owner.origin(), owner.opts());
+  write_all(*a, access::create(*a->access(), owner.member(), true));
+  must(*a, w_insert("bugs", rec(3), {{"n", value(int64_t(1))}}));
+  // a relay: a node key, no grant
+  keys relay;
+  auto r = open_store(tmp / "relay", relay.origin(), relay.opts());
+  replicate(*a, *r);
+  BOOST_TEST(r->sealed());
+  BOOST_TEST(r->key_epochs().empty());
+  BOOST_TEST(r->security().unopened == 1u);
+  auto st = must_fail(*r, w_insert("bugs", rec(4), {{"n", value(int64_t(2))}}));
+  BOOST_TEST((st.code == errc::forbidden));
+  BOOST_TEST(!r->get("bugs", rec(3)).ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
