@@ -22,12 +22,6 @@ namespace {
 
 using namespace blaze::crypto;
 
-template <class T> T checked(result<T> r, const std::string& what) {
-  if (!r)
-    throw std::runtime_error(what + ": " + r.error().to_string());
-  return std::move(*r);
-}
-
 constexpr size_t op_size = 140;  // a one-field update, encoded, with room to spare
 
 std::string op_bytes(size_t i) {
@@ -50,12 +44,6 @@ template <class F> double rate(double seconds, size_t chunk, F&& once) {
     el = seconds_since(t0);
   } while (el < seconds);
   return static_cast<double>(ops) / el;
-}
-
-std::string num(double x, int decimals = 0) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, x);
-  return buf;
 }
 
 } // namespace
@@ -103,8 +91,8 @@ int run_crypto(const options& opts) {
           throw std::runtime_error("a good signature did not verify");
         return 1;
       }));
-      progress("ed25519 run " + std::to_string(r + 1) + ": sign " + num(sign_f.samples.back()) + "/s, verify " +
-               num(verify_f.samples.back()) + "/s");
+      progress("ed25519 run " + std::to_string(r + 1) + ": sign " + num(sign_f.samples.back(), 0) + "/s, verify " +
+               num(verify_f.samples.back(), 0) + "/s");
     }
     report(sign_f);
     report(verify_f);
@@ -135,7 +123,7 @@ int run_crypto(const options& opts) {
         f.samples.push_back(x);
         ratio.samples.push_back(x / sha_rate());
       }
-      progress("chain batch " + std::to_string(n) + ": " + num(median(f.samples)) + " ops/s");
+      progress("chain batch " + std::to_string(n) + ": " + num(median(f.samples), 0) + " ops/s");
       report(f);
       report(ratio);
     }
@@ -166,7 +154,7 @@ int run_crypto(const options& opts) {
       seal_mb.samples.push_back(s * op_size / 1e6);
       open_mb.samples.push_back(o * op_size / 1e6);
       ratio.samples.push_back(s / sha_rate());
-      progress("aead run " + std::to_string(r + 1) + ": seal " + num(s) + "/s, open " + num(o) + "/s");
+      progress("aead run " + std::to_string(r + 1) + ": seal " + num(s, 0) + "/s, open " + num(o, 0) + "/s");
     }
     report(seal_f);
     report(open_f);
@@ -202,8 +190,8 @@ int run_crypto(const options& opts) {
         checked(unwrap(wrapped, member, db), "unwrap");
         return 1;
       }));
-      progress("wrap run " + std::to_string(r + 1) + ": wrap " + num(wrap_f.samples.back()) + "/s, unwrap " +
-               num(unwrap_f.samples.back()) + "/s");
+      progress("wrap run " + std::to_string(r + 1) + ": wrap " + num(wrap_f.samples.back(), 0) + "/s, unwrap " +
+               num(unwrap_f.samples.back(), 0) + "/s");
     }
     report(wrap_f);
     report(unwrap_f);

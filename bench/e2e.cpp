@@ -49,32 +49,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-void expect(bool ok, const std::string& what) {
-  if (!ok)
-    throw std::runtime_error(what);
-}
-
-template <class T> T checked(result<T> r, const std::string& what) {
-  if (!r)
-    throw std::runtime_error(what + ": " + r.error().to_string());
-  return std::move(*r);
-}
-
-void checked(const status& s, const std::string& what) {
-  if (!s)
-    throw std::runtime_error(what + ": " + s.to_string());
-}
-
-std::string num(double x, int decimals = 1) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, x);
-  return buf;
-}
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now().time_since_epoch()).count();
-}
-
 /// Calls `once()` until `seconds` have passed (the clock read every `chunk`
 /// calls); returns calls per second.
 template <class F> double rate(double seconds, size_t chunk, F&& once) {

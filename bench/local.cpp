@@ -37,17 +37,6 @@ namespace blaze::bench {
 
 namespace {
 
-void expect(bool ok, const std::string& what) {
-  if (!ok)
-    throw std::runtime_error(what);
-}
-
-template <class T> T checked(result<T> r, const std::string& what) {
-  if (!r)
-    throw std::runtime_error(what + ": " + r.error().to_string());
-  return std::move(*r);
-}
-
 uint64_t wall_ms() {
   using namespace std::chrono;
   return static_cast<uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());

@@ -2,9 +2,14 @@
 // directories, figures and their JSON lines. Not installed; see bench.hpp.
 #pragma once
 
+#include "core/status.hpp"
+
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace blaze::bench {
@@ -71,6 +76,33 @@ using steady = std::chrono::steady_clock;
 
 inline double seconds_since(steady::time_point t0) {
   return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+inline int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now().time_since_epoch()).count();
+}
+
+/// `x` with `decimals` digits after the point.
+inline std::string num(double x, int decimals = 1) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, x);
+  return buf;
+}
+
+// A suite stops at the first unexpected failure (std::runtime_error, which
+// the driver prints): a figure measured past one would mean nothing.
+inline void expect(bool ok, const std::string& what) {
+  if (!ok)
+    throw std::runtime_error(what);
+}
+template <class T> T checked(result<T> r, const std::string& what) {
+  if (!r)
+    throw std::runtime_error(what + ": " + r.error().to_string());
+  return std::move(*r);
+}
+inline void checked(const status& s, const std::string& what) {
+  if (!s)
+    throw std::runtime_error(what + ": " + s.to_string());
 }
 
 int run_local(const options& opts);
