@@ -17,6 +17,7 @@
 
 #include "core/invite_token.hpp"
 #include "runtime/net/url.hpp"
+#include "examples/signal_waiter.hpp"
 #include "runtime/node.hpp"
 
 #include <nlohmann/json.hpp>
@@ -36,27 +37,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-// SIGINT/SIGTERM/SIGHUP are blocked in every thread (before the node starts
-// its threads) and taken with sigtimedwait: an interrupted join cleans up.
-class signal_waiter {
-public:
-  signal_waiter() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  int wait(std::chrono::milliseconds d) {
-    timespec ts{static_cast<time_t>(d.count() / 1000), static_cast<long>((d.count() % 1000) * 1'000'000)};
-    int s = sigtimedwait(&set_, nullptr, &ts);
-    return s > 0 ? s : 0;
-  }
-
-private:
-  sigset_t set_;
-};
 
 std::unique_ptr<node> open_node(const global_options& g) {
   node_options o;

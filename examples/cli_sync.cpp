@@ -8,6 +8,7 @@
 #include <mutex>
 #include <cstring>
 
+#include "examples/signal_waiter.hpp"
 #include "runtime/node.hpp"
 
 #include <nlohmann/json.hpp>
@@ -29,28 +30,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 using namespace std::chrono_literals;
-
-// SIGINT/SIGTERM/SIGHUP are blocked in every thread (call before the node
-// starts its threads) and taken with sigtimedwait by the main thread.
-class signal_waiter {
-public:
-  signal_waiter() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  /// The signal that arrived within `d`, or 0.
-  int wait(std::chrono::milliseconds d) {
-    timespec ts{static_cast<time_t>(d.count() / 1000), static_cast<long>((d.count() % 1000) * 1'000'000)};
-    int s = sigtimedwait(&set_, nullptr, &ts);
-    return s > 0 ? s : 0;
-  }
-
-private:
-  sigset_t set_;
-};
 
 std::unique_ptr<node> open_node(const global_options& g, node_options o = {}) {
   o.data_dir = g.data_dir;
