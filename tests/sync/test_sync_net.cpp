@@ -37,6 +37,15 @@ sync_options only(std::string db) {
   return o;
 }
 
+// Applies the writes an access builder (access::create, grant, revoke)
+// makes of the database's current list; every one must succeed.
+template <class Make> void change_access(database& db, Make make) {
+  auto ws = make(must(db.access()));
+  BOOST_REQUIRE_MESSAGE(ws.ok(), (ws.ok() ? std::string() : ws.error().message));
+  for (auto& o : must(db.write(writes(ws->begin(), ws->end()))))
+    BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
+}
+
 net::tls_options server_tls(const tls_files& f) {
   net::tls_options t;
   t.cert = f.cert;
@@ -372,14 +381,7 @@ BOOST_AUTO_TEST_CASE(access_list_admits_members_and_refuses_strangers_and_read_o
   auto reader = open_node(tmp / "reader");
   auto stranger = open_node(tmp / "stranger");
   auto odb = open_db(*owner, "club");
-  auto change = [&](auto make) {
-    auto list = must(odb.access());
-    auto ws = make(list);
-    BOOST_REQUIRE_MESSAGE(ws.ok(), (ws.ok() ? std::string() : ws.error().message));
-    auto out = must(odb.write(writes(ws->begin(), ws->end())));
-    for (auto& o : out)
-      BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
-  };
+  auto change = [&](auto make) { change_access(odb, make); };
   auto mk = [](node& n) { return member_key_of(n.ident()); };
   keyring none;
   change([&](const access_list& l) { return access::create(l, mk(*owner), false); });
@@ -489,14 +491,7 @@ BOOST_AUTO_TEST_CASE(sealed_database_syncs_through_a_relay_that_cannot_read_it) 
   auto odb = open_db(*owner, "vault");
   auto mk = [](node& n) { return member_key_of(n.ident()); };
   auto owner_ring = [&] { return keyring::unlock(must(odb.access()), owner->id(), *owner->ident().exchange); };
-  auto change = [&](auto make) {
-    auto list = must(odb.access());
-    auto ws = make(list);
-    BOOST_REQUIRE_MESSAGE(ws.ok(), (ws.ok() ? std::string() : ws.error().message));
-    auto out = must(odb.write(writes(ws->begin(), ws->end())));
-    for (auto& o : out)
-      BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
-  };
+  auto change = [&](auto make) { change_access(odb, make); };
   change([&](const access_list& l) { return access::create(l, mk(*owner), true); });
   change([&](const access_list& l) { return access::grant(l, mk(*relay), access_rights::relay, owner_ring()); });
   change([&](const access_list& l) { return access::grant(l, mk(*member), access_rights::read_write, owner_ring()); });
@@ -600,17 +595,13 @@ BOOST_AUTO_TEST_CASE(a_member_with_a_stale_access_list_catches_up_through_the_re
   auto olink = must(owner->sync_with(url, only("club")));
   BOOST_REQUIRE(mlink->wait_synced(10s));
   auto mk = [](node& n) { return member_key_of(n.ident()); };
-  auto apply = [&](result<std::vector<blaze::write>> ws) {
-    BOOST_REQUIRE_MESSAGE(ws.ok(), (ws.ok() ? std::string() : ws.error().message));
-    for (auto& o : must(odb.write(writes(ws->begin(), ws->end()))))
-      BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
-  };
-  apply(access::create(must(odb.access()), mk(*owner), true));
+  auto change = [&](auto make) { change_access(odb, make); };
+  change([&](const access_list& l) { return access::create(l, mk(*owner), true); });
   // the member holds the list (owner only: neither it nor the relay is in it)
   BOOST_REQUIRE(eventually([&] { return !must(mdb.access()).empty(); }));
   auto ring = [&] { return keyring::unlock(must(odb.access()), owner->id(), *owner->ident().exchange); };
-  apply(access::grant(must(odb.access()), mk(*relay), access_rights::relay, ring()));
-  apply(access::grant(must(odb.access()), mk(*member), access_rights::read_write, ring()));
+  change([&](const access_list& l) { return access::grant(l, mk(*relay), access_rights::relay, ring()); });
+  change([&](const access_list& l) { return access::grant(l, mk(*member), access_rights::read_write, ring()); });
   auto note = must(odb.insert("notes", {{"text", "for members"}}));
   BOOST_REQUIRE_MESSAGE(eventually([&] { return mdb.get("notes", note).ok(); }),
                         "the member never caught up: " << mlink->status().at(0).last_error);
