@@ -212,16 +212,7 @@ public:
   node& n() { return *node_; }
 
 private:
-  void open_node() {
-    node_options o;
-    o.data_dir = g_.data_dir;
-    if (g_.mode)
-      o.mode = *g_.mode;
-    auto n = node::open(o);
-    if (!n)
-      fail(n.error());
-    node_ = std::move(*n);
-  }
+  void open_node() { node_ = cli::open_node(g_); }
 
   const global_options& g_;
   std::unique_ptr<node> node_;
@@ -240,6 +231,16 @@ void fail(const status& s) {
 }
 
 void usage(const std::string& message) { throw cli_error(exit_usage, one_line(message)); }
+
+std::unique_ptr<node> open_node(const global_options& g, node_options o) {
+  o.data_dir = g.data_dir;
+  if (g.mode)
+    o.mode = *g.mode;
+  auto n = node::open(o);
+  if (!n)
+    fail(n.error());
+  return std::move(*n);
+}
 
 // ---- writes ---------------------------------------------------------------------
 

@@ -5,12 +5,18 @@
 #pragma once
 
 #include "core/status.hpp"
+#include "runtime/options.hpp"
 #include "storage/store.hpp"
 
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+namespace blaze {
+class node;
+} // namespace blaze
 
 namespace blaze::cli {
 
@@ -42,6 +48,10 @@ struct global_options {
   std::optional<durability> mode;      // --sync / --buffered
   bool verbose = false;
 };
+
+/// A node on the data directory (and durability) of `g`, with `o`'s other
+/// options; fails (cli_error) when it cannot be opened.
+std::unique_ptr<node> open_node(const global_options& g, node_options o = {});
 
 struct put_args {
   std::string collection;

@@ -67,17 +67,6 @@ std::vector<std::string> members_of(const global_options& g, const std::string& 
   return it->second;
 }
 
-std::unique_ptr<node> open_node(const global_options& g) {
-  node_options o;
-  o.data_dir = g.data_dir;
-  if (g.mode)
-    o.mode = *g.mode;
-  auto n = node::open(o);
-  if (!n)
-    fail(n.error());
-  return std::move(*n);
-}
-
 std::string str_of(const nlohmann::json& w, const char* key, size_t i, bool required = true) {
   auto it = w.find(key);
   if (it == w.end() || !it->is_string()) {

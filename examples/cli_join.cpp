@@ -38,17 +38,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-std::unique_ptr<node> open_node(const global_options& g) {
-  node_options o;
-  o.data_dir = g.data_dir;
-  if (g.mode)
-    o.mode = *g.mode;
-  auto n = node::open(o);
-  if (!n)
-    fail(n.error());
-  return std::move(*n);
-}
-
 std::string hex_of(std::string_view bytes) {
   static const char* digits = "0123456789abcdef";
   std::string out;

@@ -31,16 +31,6 @@ namespace {
 using ojson = nlohmann::ordered_json;
 using namespace std::chrono_literals;
 
-std::unique_ptr<node> open_node(const global_options& g, node_options o = {}) {
-  o.data_dir = g.data_dir;
-  if (g.mode)
-    o.mode = *g.mode;
-  auto n = node::open(o);
-  if (!n)
-    fail(n.error());
-  return std::move(*n);
-}
-
 net::tls_options tls_of(const tls_args& t) {
   net::tls_options o;
   o.cert = t.cert;
