@@ -473,6 +473,8 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
       out.unopened = st.security().unopened;
       if (auto list = st.access(); list && !list->empty())
         out.access = list->is_sealed() ? "sealed" : "plaintext";
+      else if (st.awaiting_access())
+        out.access = "joining";
       out.key_epochs = st.key_epochs();
       return out;
     },

@@ -98,8 +98,9 @@ struct database_status {
   std::string durability;
   uint64_t refused_batches = 0;  // signed ranges/snapshots that did not authenticate (store::security)
   uint64_t equivocations = 0;    // operations refused for differing from the one held under their dot
-  /// "open" (no access list), "plaintext" (a list, not encrypted) or
-  /// "sealed" (end-to-end encrypted: docs/security.md §3).
+  /// "open" (no access list), "plaintext" (a list, not encrypted),
+  /// "sealed" (end-to-end encrypted: docs/security.md §3) or "joining"
+  /// (created to join another node's database; its list has not arrived).
   std::string access = "open";
   std::vector<uint32_t> key_epochs{};  // content-key epochs this node holds (sealed)
   uint64_t unopened = 0;               // sealed operations logged that this node cannot open

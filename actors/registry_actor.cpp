@@ -33,6 +33,10 @@ struct registry_state {
     caf::typed_response_promise<database_handles> rp;
     caf::strong_actor_ptr who = nullptr;  // the acquirer: its pin ends when it does
     bool transient = false;  // the node's own open: no pin, it closes once idle
+    // What a database this open creates starts with: a user's open says;
+    // sync sessions join (the database is another node's until its list
+    // arrives and says whose).
+    new_database as = new_database::join;
   };
   // Databases an opener thread is opening (at most cfg.parallel_opens at
   // once; the rest wait in `queued`). Everyone asking meanwhile waits here;
@@ -118,7 +122,13 @@ void start_open(registry_pointer self, const std::string& name) {
   auto& cfg = self->state.cfg;
   ++self->state.running;
   auto registry = caf::actor_cast<registry_actor>(self);
-  self->system().spawn([registry, name, dir = cfg.data_dir / name, id = replica_id(cfg.self, name), opts = cfg.store,
+  auto opts = cfg.store;
+  // The first to ask decides what a new database starts with.
+  if (auto o = self->state.opening.find(name); o != self->state.opening.end() && !o->second.waiters.empty())
+    opts.create_as = o->second.waiters.front().as;
+  else
+    opts.create_as = new_database::join;
+  self->system().spawn([registry, name, dir = cfg.data_dir / name, id = replica_id(cfg.self, name), opts,
                         env = cfg.env](caf::blocking_actor*) mutable {
     opts.database_id = name;  // the chains' database identity
     auto out = std::make_shared<opened_store>();
@@ -282,9 +292,11 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
   self->state.next_compaction = std::chrono::steady_clock::now() + self->state.cfg.compact_interval;
   schedule_tick(self);
   return {
-    [self](open_atom, const std::string& name, bool create) {
+    [self](open_atom, const std::string& name, bool create, new_database as) {
       auto rp = self->make_response_promise<database_handles>();
-      request_open(self, name, {create, false, rp});
+      registry_state::opener o{create, false, rp};
+      o.as = as;
+      request_open(self, name, std::move(o));
       return rp;
     },
     [self](acquire_atom, const std::string& name, bool create) {

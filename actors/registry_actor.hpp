@@ -58,11 +58,13 @@ struct opened_store {
 // clang-format off
 using registry_actor = caf::typed_actor<
   // Opens (or, with create=true, creates) database `name` for a user: it
-  // stays open until closed.
-  caf::replies_to<open_atom, std::string, bool>::with<database_handles>,
+  // stays open until closed. A database it creates starts as the
+  // new_database says (owned by this node, sealed or plaintext, or joining).
+  caf::replies_to<open_atom, std::string, bool, new_database>::with<database_handles>,
   // Opens it for a sync session (the sender, which is monitored): its pin
   // ends with release_atom from it or when it ends; a database only
-  // sessions use closes after registry_config::idle_close unpinned.
+  // sessions use closes after registry_config::idle_close unpinned. One it
+  // creates joins (new_database::join).
   caf::replies_to<acquire_atom, std::string, bool>::with<database_handles>,
   // Opens existing database `name` for the node itself (a remote transaction
   // has a part held in it: txn_log::report). Like one only sessions use, it
@@ -96,4 +98,5 @@ registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg);
 } // namespace blaze
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::database_handles)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::new_database)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<blaze::opened_store>)

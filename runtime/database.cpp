@@ -98,6 +98,35 @@ result<access_list> database::access() const {
   return s->access();
 }
 
+namespace {
+// Commits access-list writes as one batch; the first refusal is the result.
+status write_all(database& db, result<std::vector<write>> ws) {
+  if (!ws)
+    return ws.error();
+  auto out = db.write(writes(std::make_move_iterator(ws->begin()), std::make_move_iterator(ws->end())));
+  if (!out)
+    return out.error();
+  for (auto& o : *out)
+    if (!o.st)
+      return o.st;
+  return {};
+}
+} // namespace
+
+status database::share(const crypto::member_key& member, access_rights rights) {
+  auto s = h_.st.lock();
+  if (!s)
+    return status{errc::invalid_argument, "database " + h_.name + " is closed"};
+  return write_all(*this, s->grant_writes(member, rights));
+}
+
+status database::revoke(const node_id& member) {
+  auto list = access();
+  if (!list)
+    return list.error();
+  return write_all(*this, access::revoke(*list, member));
+}
+
 result<write_outcomes> database::write(writes ws) {
   return ask<write_outcomes>(*pool_, h_.db, timeout_, write_atom::value, std::move(ws));
 }

@@ -68,6 +68,20 @@ public:
   /// §4.3): empty for an open database. Change it with the writes of
   /// access::create / grant / revoke (core/access.hpp) through write().
   result<access_list> access() const;
+
+  // ---- sharing (docs/security.md §4) ------------------------------------------
+  /// Gives `member` (the key `blazedb id` prints on its node) `rights`:
+  /// relay (store and forward, no key), read, read_write or admin. A reader
+  /// of a sealed database gets every content key this node holds wrapped
+  /// for it. Needs admin rights; the grant replicates like any write.
+  /// errc::invalid_argument without an access list, for the owner, or for
+  /// a reader lowered to relay (revoke); errc::forbidden when not admin.
+  status share(const crypto::member_key& member, access_rights rights);
+  /// Takes every right from `member`. When it could read a sealed
+  /// database, a new content key (epoch) is made for the remaining readers:
+  /// it cannot read what is written from then on. Needs admin rights.
+  status revoke(const node_id& member);
+
   /// Forgets recorded conflicts of one record, or of a whole collection
   /// (id null), or of the database (collection empty).
   status clear_conflicts(const std::string& collection = {}, const record_id* id = nullptr);

@@ -314,10 +314,18 @@ node::~node() {
 }
 
 result<database> node::open_database(const std::string& name, bool create, std::optional<durability> mode) {
+  return open_database(name, database_options{create, new_database::sealed, mode});
+}
+
+result<database> node::open_database(const std::string& name, const database_options& o) {
+  if (o.as == new_database::open)
+    return status{errc::invalid_argument, "a node creates databases sealed, plaintext or to join; not open "
+                                          "(without an access list)"};
+  const auto mode = o.mode;
   detail::unpin_caf_logger unpin;  // destroyed after `self`
   caf::scoped_actor self{*sys_};
   std::optional<result<database>> out;
-  self->request(registry_, opts_.timeout, open_atom::value, name, create)
+  self->request(registry_, opts_.timeout, open_atom::value, name, o.create, o.as)
     .receive([&](database_handles& h) { out.emplace(database(*sys_, *pool_, std::move(h), opts_.timeout)); },
              [&](caf::error& e) { out.emplace(to_status(e)); });
   if (*out && mode)
@@ -506,7 +514,9 @@ result<std::shared_ptr<blaze::sync_group>> node::sync_group(std::vector<std::str
   cfg.timeout = opts.txn_timeout;
   cfg.fault = std::move(opts.fault);
   for (auto& name : databases) {
-    auto db = open_database(name);
+    database_options o;
+    o.as = opts.as;
+    auto db = open_database(name, o);
     if (!db)
       return db.error();
     cfg.members.emplace(name, db->handles().db);

@@ -34,9 +34,12 @@ public:
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 
-  /// Opens database `name`, creating it when `create` is true. A new
-  /// database gets `mode` or else node_options::mode; an existing one keeps
-  /// its stored durability unless `mode` is given (then it is changed).
+  /// Opens database `name`, creating it when missing and opts.create is
+  /// true: a new database is owned by this node and end-to-end encrypted
+  /// unless opts.as says plaintext or join (runtime/options.hpp). Share it
+  /// with database::share; open another node's with {.as = join}.
+  result<database> open_database(const std::string& name, const database_options& opts);
+  /// open_database(name, {create, new_database::sealed, mode}).
   result<database> open_database(const std::string& name, bool create = true,
                                  std::optional<durability> mode = std::nullopt);
   /// Every database in the data directory.

@@ -11,6 +11,25 @@
 
 namespace blaze {
 
+/// How node::open_database opens (and maybe creates) one database.
+struct database_options {
+  /// Create the database when it is missing (else errc::unknown_database).
+  bool create = true;
+  /// What a database this call creates starts with (docs/security.md §3):
+  ///  - sealed: owned by this node, end-to-end encrypted (the default);
+  ///  - plaintext: owned by this node, access-controlled, not encrypted
+  ///    (a server that must query it);
+  ///  - join: another node's database, fetched through sync once its owner
+  ///    (or an admin) granted this node rights; local writes are refused
+  ///    until its access list arrives.
+  /// new_database::open (no access list) is for stores made directly; a
+  /// node refuses it. An existing database keeps what it has.
+  new_database as = new_database::sealed;
+  /// Durability of a new database (else node_options::mode); given for an
+  /// existing one, it changes the stored mode.
+  std::optional<durability> mode{};
+};
+
 struct node_options {
   /// Where databases, the node identity and the lock file live.
   std::filesystem::path data_dir = "blazedb-data";

@@ -63,6 +63,9 @@ private:
 };
 
 struct sync_group_options {
+  /// What member databases the group creates start with (database_options::as):
+  /// owned by this node and sealed unless plaintext, or join (another node's).
+  new_database as = new_database::sealed;
   /// One participant's limit to prepare (waiting behind other transactions
   /// included) or to commit; past it the transaction aborts.
   std::chrono::milliseconds txn_timeout{5'000};

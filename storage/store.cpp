@@ -43,6 +43,7 @@ const std::string meta_chain = "chain/";   // ‖ origin (16 bytes) -> u64 seq �
 const std::string meta_refused = "security/refused";             // u64: store::security()
 const std::string meta_equivocations = "security/equivocations";  // u64
 const std::string meta_unopened = "security/unopened";  // u64: sealed operations logged, not applied
+const std::string meta_joining = "e2e/joining";  // present: created by new_database::join
 const std::string meta_opened_epochs = "e2e/opened";     // u32 epochs, ascending: every logged
                                                         // sealed operation of these is applied (or held)
 const std::string meta_head = "head/";     // ‖ origin (16 bytes) ‖ u64 seq -> link (32) [‖ signature (64) ‖ key (32)]
@@ -550,9 +551,70 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, nod
   // their operations were applied).
   if (auto es = s->refresh_e2e(nullptr); !es)
     return es;
+  // A crash before finish_creation leaves the marker: the next open sees a
+  // fresh database again and start_as finishes what it began.
+  if (fresh)
+    if (auto cs = s->start_as(opts.create_as); !cs)
+      return cs;
   if (auto fs = s->fs_->finish_creation(); !fs)
     return fs;
   return s;
+}
+
+const char* to_string(new_database d) {
+  switch (d) {
+  case new_database::open: return "open";
+  case new_database::sealed: return "sealed";
+  case new_database::plaintext: return "plaintext";
+  case new_database::join: return "join";
+  }
+  return "?";
+}
+
+status store::start_as(new_database how) {
+  if (how == new_database::open)
+    return {};
+  if (how == new_database::join) {
+    auto st = db_->Put(rocksdb::WriteOptions(), meta_, meta_joining, "1");
+    if (!st.ok())
+      return io(st, "cannot mark " + dir_.string() + " as joining");
+    joining_ = true;
+    return {};
+  }
+  auto e = e2e();
+  if (!e->list.empty())
+    return {};  // created before a crash
+  const bool sealed = how == new_database::sealed;
+  if (!opts_.signer || (sealed && !opts_.exchange))
+    return status{errc::invalid_argument, "database " + opts_.database_id + " cannot be created " + to_string(how) +
+                                            ": the store has no node key" + (sealed ? "s (signing and exchange)" : "")};
+  crypto::member_key owner;
+  owner.signing = opts_.signer->public_key();
+  if (opts_.exchange)
+    owner.exchange = opts_.exchange->public_key();
+  auto ws = access::create(e->list, owner, sealed);
+  if (!ws)
+    return ws.error();
+  auto now_ms = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  for (auto& r : write_local(*ws, now_ms, nullptr))
+    if (!r)
+      return status{r.error().code, "cannot create the access list of " + opts_.database_id + ": " + r.error().message};
+  return {};
+}
+
+result<std::vector<write>> store::grant_writes(const crypto::member_key& member, access_rights rights) const {
+  auto e = e2e();
+  if (e->list.empty())
+    return status{errc::invalid_argument, "database " + opts_.database_id + " has no access list" +
+                                            (joining_ ? " yet (it is joining another node's database)" : "") +
+                                            ": nothing to share it by"};
+  return access::grant(e->list, member, rights, e->keys);
+}
+
+bool store::awaiting_access() const {
+  auto e = e2e();
+  return joining_ && e && e->list.empty();
 }
 
 status store::load_meta() {
@@ -568,6 +630,10 @@ status store::load_meta() {
     return {errc::corrupt, "database " + dir_.string() + " has an unknown storage format"};
   }
   mode_ = opts_.mode;
+  st = db_->Get(rocksdb::ReadOptions(), meta_, meta_joining, &v);
+  if (!st.ok() && !st.IsNotFound())
+    return io(st, "cannot read metadata");
+  joining_ = st.ok();
   st = db_->Get(rocksdb::ReadOptions(), meta_, meta_durability, &v);
   if (st.IsNotFound()) {
     if (auto s = set_durability(opts_.mode); !s)
@@ -928,9 +994,14 @@ void store::end_own_chain(pending& p, const crypto::chain_state& before, const c
 
 result<std::string> store::local_encoding(const operation& op, const access_list& list, const keyring& ring) const {
   const bool access_op = op.collection == access::collection;
+  const std::string& db = opts_.database_id;
+  if (list.empty() && joining_)
+    return status{errc::forbidden, "database " + db +
+                                     " was created to join another node's database and has no access list yet: it "
+                                     "takes writes once a peer that holds it sends the list (sync with that peer, "
+                                     "or blazedb join)"};
   if (list.empty() && !access_op)
     return encode(op);  // an open database
-  const std::string& db = opts_.database_id;
   if (!member_)
     return status{errc::forbidden, "database " + db + " has an access list and this store has no node key"};
   if (list.is_sealed() && !access_op) {

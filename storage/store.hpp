@@ -45,6 +45,28 @@ enum class durability : uint8_t {
   buffered,  // WAL without fsync: survives a process crash, not a power loss
 };
 
+/// What a database starts with when the open creates it (an existing
+/// database keeps what it has). docs/security.md §3.
+enum class new_database : uint8_t {
+  /// No access list: any peer that syncs it may read and write it. Only
+  /// stores made directly (storage tests); a node never creates these.
+  open,
+  /// Owned by this node and end-to-end encrypted: the open writes the
+  /// access list (access::create, sealed) as the database's first
+  /// operations. Needs `signer` and `exchange`.
+  sealed,
+  /// Owned by this node, access-controlled, not encrypted (servers that
+  /// query it). Needs `signer`.
+  plaintext,
+  /// Another node's database, fetched through sync: no access list until a
+  /// peer that holds it sends it, and until then every local write is
+  /// refused (errc::forbidden), so nothing is written that its members
+  /// would refuse. A relay's databases are made this way.
+  join,
+};
+/// "open", "sealed", "plaintext", "join".
+const char* to_string(new_database d);
+
 struct store_options {
   /// Durability of a database created by this open. An existing database
   /// keeps the mode stored with it (change it with store::set_durability).
@@ -65,6 +87,8 @@ struct store_options {
   /// Null: this store reads no sealed database (it still stores and serves
   /// sealed operations, as a relay).
   std::shared_ptr<const crypto::x25519_key> exchange{};
+  /// What the database starts with when this open creates it.
+  new_database create_as = new_database::open;
 };
 
 /// An origin's chain head (docs/protocol.md §5b, core/crypto/hash_chain.hpp):
@@ -340,6 +364,14 @@ public:
   /// True when the access list says end-to-end encrypted: local writes
   /// outside `_access` are sealed, remote ones arrive sealed.
   bool sealed() const;
+  /// True when the database was created to join another node's
+  /// (new_database::join) and its access list has not arrived yet: local
+  /// writes are refused until it does.
+  bool awaiting_access() const;
+  /// The writes that give `member` `rights` (access::grant, with the keys
+  /// this node holds to wrap for a reader). errc::invalid_argument when the
+  /// database has no access list.
+  result<std::vector<write>> grant_writes(const crypto::member_key& member, access_rights rights) const;
   /// The content-key epochs this node holds for the database (ascending).
   std::vector<uint32_t> key_epochs() const;
   /// Counts an input refused by authentication (the sync session's verdict).
@@ -401,6 +433,9 @@ private:
   // Builds the state from the stored list; on a change of keys, applies the
   // unopened operations the new keys open (their changes into `changes`).
   status refresh_e2e(std::vector<change>* changes);
+  // What a new database starts with (store_options::create_as); run by
+  // open() when it created the database, again after a crash mid-creation.
+  status start_as(new_database how);
   status reopen_unopened(std::vector<change>* changes);
   // The bytes a local operation is logged and chained as: sealed when the
   // list is, after the list's rules for this node (check_operation).
@@ -470,6 +505,7 @@ private:
   // Guarded by meta_mutex_; replaced (never changed) after a commit that
   // touched `_access`.
   std::shared_ptr<const e2e_state> e2e_;
+  std::atomic<bool> joining_{false};  // created by new_database::join (meta, persisted)
   std::optional<node_id> member_;  // node_id_of(signer): who this node is in access lists
 
   // Open snapshot read points, released at the latest when the store closes.
