@@ -4,6 +4,7 @@
 // digests. Separate-process tests are in test_sync_processes.cpp.
 #define BOOST_TEST_MODULE sync_net
 #include "../actors/actor_test_util.hpp"
+#include "../common/sharing.hpp"
 #include "../common/tls_certs.hpp"
 
 #include <fstream>
@@ -15,6 +16,40 @@ using namespace blaze::test;
 using namespace std::chrono_literals;
 
 namespace {
+
+// A database a node creates is owned by it, with its access list written at
+// creation: the database record and the owner's member record.
+constexpr uint64_t creation_ops = 2;  // the access list written at creation (2 operations)
+// `_access` records of a database shared with `others` nodes besides its
+// owner: the database record, the owner's member record and one per member.
+constexpr uint64_t access_records(uint64_t others) { return creation_ops + others; }
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
+  for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;
+       std::this_thread::sleep_for(20ms))
+    if (pred())
+      return true;
+  return pred();
+}
+
+// Whether the access list of a database opened to join arrived (through
+// sync): until then, the node refuses local writes.
+bool joined(const database& db, std::chrono::milliseconds limit = 20s) {
+  return eventually([&] { return info(db).access != "joining"; }, limit);
+}
+
+// Whether `link`'s last error comes to contain `what`.
+bool refused_with(sync_handle& link, const std::string& what) {
+  std::string last;
+  for (int i = 0; i < 200; ++i, std::this_thread::sleep_for(25ms)) {
+    last = link.status().at(0).last_error;
+    if (last.find(what) != std::string::npos)
+      return true;
+  }
+  BOOST_TEST_MESSAGE("last error: " << last);
+  return false;
+}
 
 uint64_t digest(const database& db) {
   auto st = db.handles().st.lock();
@@ -65,18 +100,23 @@ void converge_over(const std::string& listen, const net::tls_options& stls, cons
   auto relay = open_node(tmp / "relay");
   auto phone = open_node(tmp / "phone");
   auto srv = must(relay->serve(listen_on(listen, stls)), "serve");
+  // The serving node writes too: it owns "bugs" (sealed) and shares it with
+  // the phone, which joins and writes once the list arrived.
   auto rdb = open_db(*relay, "bugs");
-  auto pdb = open_db(*phone, "bugs");
-  for (int i = 0; i < 50; ++i) {
+  share(rdb, *phone);
+  auto pdb = join(*phone, "bugs");
+  for (int i = 0; i < 50; ++i)
     must(rdb.insert("bugs", {{"n", i}, {"by", "relay"}}));
-    must(pdb.insert("bugs", {{"n", i}, {"by", "phone"}}));
-  }
   auto so = only("bugs");
   so.tls = client_tls;
   auto link = must(phone->sync_with(first_url(*srv), so), "sync_with");
-  BOOST_REQUIRE_MESSAGE(link->wait_synced(20s), "not synced: " << link->status().at(0).last_error);
+  BOOST_REQUIRE_MESSAGE(joined(pdb), "no access list: " << link->status().at(0).last_error);
+  for (int i = 0; i < 50; ++i)
+    must(pdb.insert("bugs", {{"n", i}, {"by", "phone"}}));
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return link->wait_synced(1s) && digest(rdb) == digest(pdb); }, 20s),
+                        "not synced: " << link->status().at(0).last_error);
   BOOST_TEST(digest(rdb) == digest(pdb));
-  BOOST_TEST(info(pdb).records == 100u);
+  BOOST_TEST(info(pdb).records == 100u + access_records(1));
 
   // live push: a write on either side arrives without another sync_now
   auto id = must(rdb.insert("bugs", {{"title", "live"}}));
@@ -135,11 +175,18 @@ BOOST_AUTO_TEST_CASE(three_devices_converge_through_a_relay_and_reconnect) {
   std::vector<std::unique_ptr<node>> devices;
   std::vector<database> dbs;
   std::vector<std::shared_ptr<sync_handle>> links;
-  for (auto name : {"phone", "tablet", "laptop"}) {
+  for (auto name : {"phone", "tablet", "laptop"})
     devices.push_back(open_node(tmp / name));
-    dbs.push_back(open_db(*devices.back(), "notes"));
-    links.push_back(must(devices.back()->sync_with(url, only("notes"))));
+  // the phone owns "notes" (sealed): the relay stores and forwards it, the
+  // tablet and the laptop join
+  dbs.push_back(open_db(*devices[0], "notes"));
+  share(dbs[0], *relay, access_rights::relay);
+  for (size_t i = 1; i < devices.size(); ++i) {
+    share(dbs[0], *devices[i]);
+    dbs.push_back(join(*devices[i], "notes"));
   }
+  for (auto& d : devices)
+    links.push_back(must(d->sync_with(url, only("notes"))));
   auto shared = must(dbs[0].insert("notes", {{"title", "shared"}, {"likes", 0}}));
   // "synced" is with the relay: a device can be caught up with it before the
   // relay has the phone's insert, so wait until every device has the record
@@ -150,6 +197,7 @@ BOOST_AUTO_TEST_CASE(three_devices_converge_through_a_relay_and_reconnect) {
       std::this_thread::sleep_for(10ms);
   }
   BOOST_REQUIRE(everywhere);
+  BOOST_REQUIRE(joined(dbs[1]) && joined(dbs[2]));  // the list came before the record
   // every device goes offline and edits the same record concurrently
   for (auto& l : links)
     l->pause();
@@ -170,7 +218,7 @@ BOOST_AUTO_TEST_CASE(three_devices_converge_through_a_relay_and_reconnect) {
       std::this_thread::sleep_for(10ms);
   }
   BOOST_TEST(same);
-  BOOST_TEST(info(dbs[0]).records == 4u);
+  BOOST_TEST(info(dbs[0]).records == 4u + access_records(3));  // the relay, the tablet, the laptop
   auto a = must(dbs[0].get("notes", shared));
   BOOST_TEST(a == must(dbs[2].get("notes", shared)));
   BOOST_TEST(!must(dbs[0].list_conflicts()).empty());
@@ -183,10 +231,13 @@ BOOST_AUTO_TEST_CASE(a_relay_closes_idle_databases_and_reopens_them_on_demand) {
   auto relay = must(node::open(o), "open relay");
   auto srv = must(relay->serve(listen_on("tcp://127.0.0.1:0")));
   auto phone = open_node(tmp / "phone");
+  auto tablet = open_node(tmp / "tablet");
   std::vector<std::string> names;
   for (int i = 0; i < 20; ++i) {
     names.push_back("db" + std::to_string(i));
     auto db = open_db(*phone, names.back());
+    share(db, *relay, access_rights::relay);
+    share(db, *tablet);
     must(db.insert("c", {{"i", i}}));
   }
   sync_options so;
@@ -204,11 +255,11 @@ BOOST_AUTO_TEST_CASE(a_relay_closes_idle_databases_and_reopens_them_on_demand) {
   BOOST_TEST(closed);
   BOOST_TEST(must(relay->databases()).size() == 20u);  // closed, not gone
   // a device connecting later reopens them and gets what the relay stored
-  auto tablet = open_node(tmp / "tablet");
+  // (its sync creates them to join)
   auto late = must(tablet->sync_with(first_url(*srv), so));
   BOOST_REQUIRE(late->wait_synced(20s));
   for (auto& n : names)
-    BOOST_TEST(info(open_db(*tablet, n)).records == 1u);
+    BOOST_TEST(info(join(*tablet, n)).records == 1u + access_records(2));  // the relay and the tablet
 }
 
 // caf:// runs only through caf::openssl with certificates verified both
@@ -231,14 +282,18 @@ BOOST_AUTO_TEST_CASE(caf_remote_actor_sync_converges_over_openssl_only) {
   auto srv = must(relay->serve(listen_on("caf://127.0.0.1:0")), "serve caf");
   auto url = first_url(*srv);
   BOOST_TEST(url.rfind("caf://127.0.0.1:", 0) == 0u, url);
+  // the relay node writes too: it owns "bugs" and shares it with the phone
   auto rdb = open_db(*relay, "bugs");
-  auto pdb = open_db(*phone, "bugs");
-  for (int i = 0; i < 30; ++i) {
+  share(rdb, *phone);
+  auto pdb = join(*phone, "bugs");
+  for (int i = 0; i < 30; ++i)
     must(rdb.insert("bugs", {{"n", i}}));
-    must(pdb.insert("bugs", {{"m", i}}));
-  }
   auto link = must(phone->sync_with(url, only("bugs")), "sync_with caf");
-  BOOST_REQUIRE_MESSAGE(link->wait_synced(20s), "not synced: " << link->status().at(0).last_error);
+  BOOST_REQUIRE_MESSAGE(joined(pdb), "no access list: " << link->status().at(0).last_error);
+  for (int i = 0; i < 30; ++i)
+    must(pdb.insert("bugs", {{"m", i}}));
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return link->wait_synced(1s) && digest(rdb) == digest(pdb); }, 20s),
+                        "not synced: " << link->status().at(0).last_error);
   BOOST_TEST(digest(rdb) == digest(pdb));
   BOOST_TEST(link->status().at(0).peer == relay->id());
 
@@ -253,7 +308,7 @@ BOOST_AUTO_TEST_CASE(caf_remote_actor_sync_converges_over_openssl_only) {
   auto st = refused->status().at(0);
   BOOST_TEST(!st.open);
   BOOST_TEST(!st.last_error.empty());
-  BOOST_TEST(info(open_db(*stranger, "bugs")).records == 0u);
+  BOOST_TEST(info(join(*stranger, "bugs")).records == 0u);
   refused->stop();
 
   // caf:// without certificates: the node does not open
@@ -273,27 +328,47 @@ BOOST_AUTO_TEST_CASE(caf_remote_actor_sync_converges_over_openssl_only) {
 // compacts its log up to what they acknowledged, and a new device joins. The
 // new device compacted its own (never synced) log too, so snapshots go both
 // ways; its offline writes survive and reach everyone.
+//
+// The database is plaintext (owned by the phone, access-controlled, not
+// encrypted): compaction folds operations into plaintext states and
+// snapshots carry them, while a sealed database keeps its log whole
+// (sealed_database_syncs_through_a_relay_that_cannot_read_it checks that).
 BOOST_AUTO_TEST_CASE(a_late_joiner_catches_up_from_a_snapshot_after_the_relay_compacted) {
   temp_dir tmp;
   auto relay = open_node(tmp / "relay");
   auto srv = must(relay->serve(listen_on("tcp://127.0.0.1:0")));
   auto url = first_url(*srv);
-  auto rdb = open_db(*relay, "notes");
   std::vector<std::unique_ptr<node>> devices;
   std::vector<database> dbs;
   std::vector<std::shared_ptr<sync_handle>> links;
-  for (auto name : {"phone", "tablet"}) {
+  for (auto name : {"phone", "tablet", "laptop"})
     devices.push_back(open_node(tmp / name));
-    dbs.push_back(open_db(*devices.back(), "notes"));
-  }
+  database_options plaintext;
+  plaintext.as = new_database::plaintext;
+  dbs.push_back(must(devices[0]->open_database("notes", plaintext), "open notes"));
+  share(dbs[0], *relay, access_rights::relay);
+  share(dbs[0], *devices[1]);
+  share(dbs[0], *devices[2]);
+  constexpr uint64_t list_ops = creation_ops + 3;  // the list as the phone shared it: created, 3 grants
+  auto rdb = join(*relay, "notes");
+  dbs.push_back(join(*devices[1], "notes"));
+  // The laptop syncs only later, after the relay compacted; it learns the
+  // list now, out of band: the phone hands it its `_access` operations (all
+  // it has written so far) by hand, so it may write offline.
+  auto laptop_db = join(*devices[2], "notes");
+  BOOST_REQUIRE(info(dbs[0]).versions.get(info(dbs[0]).self) == list_ops);
+  exchange(dbs[0], laptop_db);
+  BOOST_REQUIRE(info(laptop_db).access == "plaintext");
   auto shared = must(dbs[0].insert("notes", {{"title", "shared"}, {"likes", 0}}));
   must(dbs[0].create_index("notes", "n"));
-  for (int i = 0; i < 40; ++i) {
-    auto& db = dbs[i % 2];
-    must(db.insert("notes", {{"n", i}, {"pad", std::string(200, 'x')}}));
-  }
-  for (auto& d : devices)
-    links.push_back(must(d->sync_with(url, only("notes"))));
+  for (int i = 0; i < 40; i += 2)
+    must(dbs[0].insert("notes", {{"n", i}, {"pad", std::string(200, 'x')}}));
+  for (size_t d = 0; d < 2; ++d)
+    links.push_back(must(devices[d]->sync_with(url, only("notes"))));
+  // the tablet writes once its list arrived
+  BOOST_REQUIRE_MESSAGE(joined(dbs[1]), "no access list: " << links[1]->status().at(0).last_error);
+  for (int i = 1; i < 40; i += 2)
+    must(dbs[1].insert("notes", {{"n", i}, {"pad", std::string(200, 'x')}}));
   auto converged = [&](std::vector<database*> all) {
     for (int i = 0; i < 2000; ++i) {
       bool same = true;
@@ -327,15 +402,14 @@ BOOST_AUTO_TEST_CASE(a_late_joiner_catches_up_from_a_snapshot_after_the_relay_co
   BOOST_TEST(rst->base() == rst->versions());
 
   // the late joiner writes offline, compacts its own log (no known peer:
-  // all of it), then joins
-  devices.push_back(open_node(tmp / "laptop"));
-  dbs.push_back(open_db(*devices.back(), "notes"));
+  // all of it, the list it was handed included), then joins
+  dbs.push_back(laptop_db);
   auto& laptop = dbs.back();
   auto mine = must(laptop.insert("notes", {{"title", "offline"}, {"n", 100}}));
   must(laptop.put("notes", shared, {{"title", "laptop's"}}));  // an upsert on a record it does not have yet
   auto lrep = must(laptop.compact(), "compact the laptop");
   BOOST_TEST(lrep.peers.empty());
-  BOOST_TEST(lrep.removed == 2u);
+  BOOST_TEST(lrep.removed == 2u + list_ops);
   links.push_back(must(devices.back()->sync_with(url, only("notes"))));
   BOOST_REQUIRE_MESSAGE(converged({&dbs[0], &dbs[1], &dbs[2]}), "no convergence: "
                                                                    << links.back()->status().at(0).last_error);
@@ -352,7 +426,7 @@ BOOST_AUTO_TEST_CASE(a_late_joiner_catches_up_from_a_snapshot_after_the_relay_co
   BOOST_TEST(doc.at("votes") == value(2));
   BOOST_TEST(doc.at("title") == value("laptop's"));  // the later write
   BOOST_TEST(doc.at("tags") == value(value_array{value("a")}));
-  BOOST_TEST(info(laptop).records == 42u);
+  BOOST_TEST(info(laptop).records == 42u + access_records(3));  // the relay, the tablet, the laptop
   // queries by the index the snapshot declared
   query_stats how;
   auto rows = must(laptop.query("notes").where("n", cmp::ge, 0).run(&how));
@@ -371,6 +445,9 @@ BOOST_AUTO_TEST_CASE(a_late_joiner_catches_up_from_a_snapshot_after_the_relay_co
 
 // Access control (docs/security.md §4.3): the owner's signed, replicated
 // `_access` list decides who may pull and push, on the relay and on devices.
+// The database is plaintext (access-controlled, not encrypted) so the relay
+// holds readable records (it has the writer's note below); what sealing
+// adds is the next test's.
 BOOST_AUTO_TEST_CASE(access_list_admits_members_and_refuses_strangers_and_read_only_writes) {
   temp_dir tmp;
   auto relay = open_node(tmp / "relay");
@@ -380,67 +457,107 @@ BOOST_AUTO_TEST_CASE(access_list_admits_members_and_refuses_strangers_and_read_o
   auto writer = open_node(tmp / "writer");
   auto reader = open_node(tmp / "reader");
   auto stranger = open_node(tmp / "stranger");
-  auto odb = open_db(*owner, "club");
-  auto change = [&](auto make) { change_access(odb, make); };
-  auto mk = [](node& n) { return member_key_of(n.ident()); };
-  keyring none;
-  change([&](const access_list& l) { return access::create(l, mk(*owner), false); });
-  change([&](const access_list& l) { return access::grant(l, mk(*relay), access_rights::relay, none); });
-  change([&](const access_list& l) { return access::grant(l, mk(*writer), access_rights::read_write, none); });
-  change([&](const access_list& l) { return access::grant(l, mk(*reader), access_rights::read, none); });
+  database_options plaintext;
+  plaintext.as = new_database::plaintext;
+  auto odb = must(owner->open_database("club", plaintext), "open club");
+  BOOST_TEST(must(odb.access()).members().size() == 1u);  // the owner's, from creation
+  share(odb, *relay, access_rights::relay);
+  share(odb, *writer, access_rights::read_write);
+  // the reader may write at first: it is lowered to read below, after a
+  // write it made offline
+  share(odb, *reader, access_rights::read_write);
   BOOST_TEST(must(odb.access()).members().size() == 4u);
   auto first = must(odb.insert("notes", {{"by", "owner"}}));
   auto olink = must(owner->sync_with(url, only("club")));
   BOOST_REQUIRE(olink->wait_synced(10s));
 
   // a member with rw: pulls everything, and its writes reach the owner
-  auto wdb = open_db(*writer, "club");
+  auto wdb = join(*writer, "club");
   auto wlink = must(writer->sync_with(url, only("club")));
   BOOST_REQUIRE(wlink->wait_synced(10s));
   BOOST_TEST(wdb.get("notes", first).ok());
+  BOOST_REQUIRE(joined(wdb));
   auto second = must(wdb.insert("notes", {{"by", "writer"}}));
   bool arrived = false;
   for (int i = 0; i < 200 && !arrived; ++i, std::this_thread::sleep_for(25ms))
     arrived = odb.get("notes", second).ok();
   BOOST_TEST(arrived);
 
-  auto refused_with = [](sync_handle& link, const std::string& what) {
-    std::string last;
-    for (int i = 0; i < 200; ++i, std::this_thread::sleep_for(25ms)) {
-      last = link.status().at(0).last_error;
-      if (last.find(what) != std::string::npos)
-        return true;
-    }
-    BOOST_TEST_MESSAGE("last error: " << last);
-    return false;
-  };
   // a read-only member: pulls, but its own writes are refused — by the
-  // relay, for a write made offline before it learnt the list, and by its
-  // own node once it holds the list
-  auto rdb = open_db(*reader, "club");
-  auto third = must(rdb.insert("notes", {{"by", "reader"}}));
+  // relay, for a write made offline before it learnt it was lowered to read,
+  // and by its own node once it holds the new list
+  auto rdb = join(*reader, "club");
   auto rlink = must(reader->sync_with(url, only("club")));
   bool pulled = false;
   for (int i = 0; i < 200 && !pulled; ++i, std::this_thread::sleep_for(25ms))
     pulled = rdb.get("notes", first).ok();
   BOOST_TEST(pulled);
+  BOOST_REQUIRE(joined(rdb));
+  rlink->pause();
+  auto third = must(rdb.insert("notes", {{"by", "reader"}}));  // offline, under its list of then
+  share(odb, *reader, access_rights::read);
+  auto on_relay = join(*relay, "club");  // the relay's replica (its sync sessions created it)
+  BOOST_REQUIRE(eventually([&] { return must(on_relay.access()).rights_of(reader->id()) == access_rights::read; }));
+  rlink->resume();
   BOOST_TEST(refused_with(*rlink, "may not write"));
+  BOOST_REQUIRE(eventually([&] { return !must(rdb.access()).can_write(reader->id()); }));
   auto later = rdb.insert("notes", {{"by", "reader, again"}});
   BOOST_REQUIRE(!later.ok());
   BOOST_TEST((later.error().code == errc::forbidden));
   // a stranger: refused before anything is sent to it
-  auto sdb = open_db(*stranger, "club");
+  auto sdb = join(*stranger, "club");
   auto slink = must(stranger->sync_with(url, only("club")));
   BOOST_TEST(refused_with(*slink, "is not a member"));
   BOOST_TEST(!sdb.get("notes", first).ok());
+  BOOST_TEST(info(sdb).access == "joining");  // not even the list
   // the read-only member's write is nowhere else
   std::this_thread::sleep_for(200ms);
   BOOST_TEST(!odb.get("notes", third).ok());
   BOOST_TEST(!wdb.get("notes", third).ok());
-  auto on_relay = must(relay->open_database("club"));
   BOOST_TEST(!on_relay.get("notes", third).ok());
   BOOST_TEST(on_relay.get("notes", second).ok());
   BOOST_TEST(must(on_relay.status_info()).records == 7u);  // 2 notes, the database record, 4 members
+}
+
+// Two nodes that each created "bugs" own two different access lists, each
+// admitting only its owner: the one accepting refuses the other (forbidden),
+// the dialing one withholds, and neither database gains the other's
+// operations. (The second one should have joined.)
+BOOST_AUTO_TEST_CASE(two_owners_of_one_name_refuse_to_sync) {
+  temp_dir tmp;
+  auto relay = open_node(tmp / "relay");
+  auto srv = must(relay->serve(listen_on("tcp://127.0.0.1:0")));
+  auto phone = open_node(tmp / "phone");
+  auto rdb = open_db(*relay, "bugs");
+  auto pdb = open_db(*phone, "bugs");
+  auto on_relay = must(rdb.insert("bugs", {{"by", "relay"}}));
+  auto on_phone = must(pdb.insert("bugs", {{"by", "phone"}}));
+  const auto rvv = info(rdb).versions;
+  const auto pvv = info(pdb).versions;
+  auto so = only("bugs");
+  so.min_backoff = 50ms;
+  so.max_backoff = 200ms;
+  auto link = must(phone->sync_with(first_url(*srv), so));
+  BOOST_TEST(refused_with(*link, "forbidden: node " + phone->id().to_hex() + " is not a member of database bugs"));
+  BOOST_TEST(!link->wait_synced(500ms));
+  std::this_thread::sleep_for(300ms);  // retries: still refused
+  BOOST_TEST(link->status().at(0).last_error.find("forbidden") == 0u, link->status().at(0).last_error);
+  link->stop();
+  BOOST_TEST(!rdb.get("bugs", on_phone).ok());
+  BOOST_TEST(!pdb.get("bugs", on_relay).ok());
+  BOOST_TEST((info(rdb).versions == rvv));
+  BOOST_TEST((info(pdb).versions == pvv));
+  BOOST_TEST(info(rdb).records == 1u + access_records(0));
+  BOOST_TEST(info(pdb).records == 1u + access_records(0));
+  // each list is still its own owner's alone
+  auto rl = must(rdb.access());
+  auto pl = must(pdb.access());
+  BOOST_TEST(rl.members().size() == 1u);
+  BOOST_TEST(pl.members().size() == 1u);
+  BOOST_TEST(rl.is_admin(relay->id()));
+  BOOST_TEST(!rl.may_store(phone->id()));
+  BOOST_TEST(pl.is_admin(phone->id()));
+  BOOST_TEST(!pl.may_store(relay->id()));
 }
 
 namespace {
@@ -462,15 +579,6 @@ bool directory_contains(const std::filesystem::path& dir, const std::string& can
   return false;
 }
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
-  for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;
-       std::this_thread::sleep_for(20ms))
-    if (pred())
-      return true;
-  return pred();
-}
-
 } // namespace
 
 // End-to-end encryption (docs/security.md §3), over TCP through a relay that
@@ -488,11 +596,12 @@ BOOST_AUTO_TEST_CASE(sealed_database_syncs_through_a_relay_that_cannot_read_it) 
   auto owner = open_node(tmp / "owner");
   auto member = open_node(tmp / "member");
   auto late = open_node(tmp / "late");
-  auto odb = open_db(*owner, "vault");
+  auto odb = open_db(*owner, "vault");  // sealed: its list is made with it
   auto mk = [](node& n) { return member_key_of(n.ident()); };
   auto owner_ring = [&] { return keyring::unlock(must(odb.access()), owner->id(), *owner->ident().exchange); };
   auto change = [&](auto make) { change_access(odb, make); };
-  change([&](const access_list& l) { return access::create(l, mk(*owner), true); });
+  BOOST_TEST(must(odb.access()).is_sealed());
+  BOOST_TEST(must(odb.access()).is_admin(owner->id()));
   change([&](const access_list& l) { return access::grant(l, mk(*relay), access_rights::relay, owner_ring()); });
   change([&](const access_list& l) { return access::grant(l, mk(*member), access_rights::read_write, owner_ring()); });
   BOOST_TEST(must(odb.access()).is_sealed());
@@ -510,7 +619,7 @@ BOOST_AUTO_TEST_CASE(sealed_database_syncs_through_a_relay_that_cannot_read_it) 
   BOOST_REQUIRE_MESSAGE(olink->wait_synced(10s), "owner not synced: " << olink->status().at(0).last_error);
 
   // the member reads the owner's note through the relay, and writes back
-  auto mdb = open_db(*member, "vault");
+  auto mdb = join(*member, "vault");
   auto mlink = must(member->sync_with(url, only("vault")));
   BOOST_REQUIRE_MESSAGE(eventually([&] { return mdb.get("notes", secret).ok(); }),
                         "member cannot read: " << mlink->status().at(0).last_error);
@@ -520,7 +629,7 @@ BOOST_AUTO_TEST_CASE(sealed_database_syncs_through_a_relay_that_cannot_read_it) 
   BOOST_TEST((must(odb.get("notes", reply)).at("text") == value(canaries[1])));
 
   // the relay holds every operation, reads none
-  auto on_relay = must(relay->open_database("vault"));
+  auto on_relay = join(*relay, "vault");  // its sync sessions created it
   BOOST_REQUIRE(eventually([&] { return must(on_relay.status_info()).versions == must(odb.status_info()).versions; }));
   auto rstat = must(on_relay.status_info());
   BOOST_TEST(rstat.access == "sealed");
@@ -533,7 +642,7 @@ BOOST_AUTO_TEST_CASE(sealed_database_syncs_through_a_relay_that_cannot_read_it) 
   // a reader granted after the data: the sealed operations reach it before
   // its key does, and open when the grant arrives
   change([&](const access_list& l) { return access::grant(l, mk(*late), access_rights::read, owner_ring()); });
-  auto ldb = open_db(*late, "vault");
+  auto ldb = join(*late, "vault");
   auto llink = must(late->sync_with(url, only("vault")));
   BOOST_REQUIRE_MESSAGE(eventually([&] { return ldb.get("notes", reply).ok() && ldb.get("notes", secret).ok(); }),
                         "late reader cannot read: " << llink->status().at(0).last_error);
@@ -590,29 +699,34 @@ BOOST_AUTO_TEST_CASE(a_member_with_a_stale_access_list_catches_up_through_the_re
   auto owner = open_node(tmp / "owner");
   auto member = open_node(tmp / "member");
   auto odb = open_db(*owner, "club");
-  auto mdb = open_db(*member, "club");
+  share(odb, *member);
+  auto mdb = join(*member, "club");
+  {  // the member learns the list (the owner and itself: not the relay) straight from the owner
+    auto direct = must(owner->serve(listen_on("tcp://127.0.0.1:0")));
+    auto dlink = must(member->sync_with(first_url(*direct), only("club")));
+    BOOST_REQUIRE_MESSAGE(joined(mdb), "no access list: " << dlink->status().at(0).last_error);
+    dlink->stop();
+  }
+  BOOST_REQUIRE(must(mdb.access()).members().size() == 2u);
+  BOOST_REQUIRE(!must(mdb.access()).may_store(relay->id()));
+  // Through the relay, which holds no list yet: the owner and the member,
+  // dialing, withhold their data from it (their lists do not admit it)
+  // instead of closing their sessions.
   auto mlink = must(member->sync_with(url, only("club")));
   auto olink = must(owner->sync_with(url, only("club")));
-  // Both links requested before the list exists: pulls are judged when
-  // requested, so the owner's new list still reaches the relay and the
-  // member over these sessions.
-  BOOST_REQUIRE(mlink->wait_synced(10s));
-  BOOST_REQUIRE(olink->wait_synced(10s));
-  auto mk = [](node& n) { return member_key_of(n.ident()); };
-  auto change = [&](auto make) { change_access(odb, make); };
-  change([&](const access_list& l) { return access::create(l, mk(*owner), true); });
-  // the member holds the list (owner only: neither it nor the relay is in it)
-  BOOST_REQUIRE(eventually([&] { return !must(mdb.access()).empty(); }));
-  // a new connection: the relay refuses the member (not in its list), and
-  // the member, dialing, withholds from the relay instead of refusing it
-  mlink->pause();
-  mlink->resume();
-  auto ring = [&] { return keyring::unlock(must(odb.access()), owner->id(), *owner->ident().exchange); };
-  change([&](const access_list& l) { return access::grant(l, mk(*relay), access_rights::relay, ring()); });
-  change([&](const access_list& l) { return access::grant(l, mk(*member), access_rights::read_write, ring()); });
+  BOOST_REQUIRE(eventually([&] { return mlink->status().at(0).open && olink->status().at(0).open; }));
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(mlink->status().at(0).open, mlink->status().at(0).last_error);
+  BOOST_TEST(olink->status().at(0).open, olink->status().at(0).last_error);
+  auto on_relay = join(*relay, "club");
+  BOOST_TEST(must(on_relay.status_info()).operations == 0u);  // withheld from it
+  // the owner grants the relay: the relay forwards the grant and a note to
+  // the member, whose list does not admit the relay until that batch
+  share(odb, *relay, access_rights::relay);
   auto note = must(odb.insert("notes", {{"text", "for members"}}));
   BOOST_REQUIRE_MESSAGE(eventually([&] { return mdb.get("notes", note).ok(); }),
                         "the member never caught up: " << mlink->status().at(0).last_error);
+  BOOST_TEST(must(mdb.access()).may_store(relay->id()));
   BOOST_TEST(must(mdb.access()).can_write(member->id()));
   auto back = must(mdb.insert("notes", {{"text", "from the member"}}));
   BOOST_TEST(eventually([&] { return odb.get("notes", back).ok(); }));

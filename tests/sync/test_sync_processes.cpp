@@ -10,6 +10,7 @@
 #include "core/sync_codec.hpp"
 #include "examples/devices/child_process.hpp"
 #include "runtime/authenticator.hpp"
+#include "runtime/node.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -74,6 +75,66 @@ device start_device(const std::string& name, const std::filesystem::path& data, 
   return d;
 }
 
+// ---- sharing (docs/security.md §4) ----------------------------------------------
+// A device process opens "bugs" as its own when it is missing: the first
+// device (the owner) creates it sealed, and shares it with the relay (as a
+// relay: store and forward, no key) and with every other device (rw), whose
+// data directories the test prepares before their processes start.
+
+// `_access` records of "bugs" shared with `others` nodes besides its owner:
+// the database record, the owner's member record (both written at
+// creation) and one member record per node shared with.
+constexpr int access_records(int others) { return 2 + others; }
+
+/// A node's member key as `blazedb id --json` prints it (the node's
+/// identity is made when its data directory is first opened): how the
+/// owner learns the relay's.
+std::string cli_member_key(const std::filesystem::path& data) {
+  child_process id({BLAZE_CLI_PATH, "--data", data.string(), "id", "--json"});
+  auto line = id.read_line(20s);
+  BOOST_REQUIRE_MESSAGE(line, "blazedb id printed nothing");
+  auto key = json::parse(*line).at("member_key").get<std::string>();
+  BOOST_REQUIRE(crypto::member_key::parse(key).ok());
+  return key;
+}
+
+/// Prepares a member device's data directory before its process starts:
+/// opens its node (which makes its identity) and creates `db` there to join
+/// another node's database (its list arrives through sync; the device
+/// program would otherwise create its own). Returns the node's member key.
+std::string prepare_member(const std::filesystem::path& data, const std::string& db = "bugs") {
+  node_options o;
+  o.data_dir = data;
+  auto n = node::open(o);
+  BOOST_REQUIRE_MESSAGE(n.ok(), "node::open(" << data.string() << "): " << (n ? "" : n.error().to_string()));
+  database_options join;
+  join.as = new_database::join;
+  auto d = (*n)->open_database(db, join);
+  BOOST_REQUIRE_MESSAGE(d.ok(), "joining " << db << ": " << (d ? "" : d.error().to_string()));
+  auto st = d->status_info();
+  BOOST_REQUIRE(st.ok() && st->access == "joining");
+  return member_key_of((*n)->ident()).to_string();
+}
+
+/// The owner device shares "bugs" with the relay (relay rights) and with
+/// each member device (read_write).
+void share_all(device& owner, const std::string& relay_key, const std::vector<std::string>& members) {
+  BOOST_TEST(owner.call({"share", relay_key, "relay"})["sealed"].get<bool>());
+  for (auto& m : members)
+    owner.call({"share", m, "rw"});
+}
+
+/// Waits until a member device's access list arrived: it writes only then.
+void wait_joined(device& d, int rounds = 300) {
+  for (int i = 0; i < rounds; ++i) {
+    if (d.call({"security"})["access"].get<std::string>() != "joining")
+      return;
+    d.call({"wait", 0.1});
+    std::this_thread::sleep_for(20ms);
+  }
+  BOOST_FAIL(d.name << " never got the access list: " << d.call({"status"}).dump());
+}
+
 // Waits until every device reports the same digest.
 std::string converge(std::vector<device*> devs, int rounds = 300) {
   for (int i = 0; i < rounds; ++i) {
@@ -92,6 +153,8 @@ std::string converge(std::vector<device*> devs, int rounds = 300) {
 
 void two_devices_converge(const std::string& listen_flag, const tls_files* tls, const std::string& scheme) {
   temp_dir tmp;
+  auto relay_key = cli_member_key(tmp / "relay");
+  auto b_key = prepare_member(tmp / "b");
   auto relay = start_relay(tmp / "relay", listen_flag, "127.0.0.1:0", tls);
   BOOST_TEST(relay.url.rfind(scheme + "://", 0) == 0, relay.url);
   std::vector<std::string> extra;
@@ -99,13 +162,15 @@ void two_devices_converge(const std::string& listen_flag, const tls_files* tls, 
     extra = {"--ca", tls->ca.string()};
   auto a = start_device("a", tmp / "a", relay.url, extra);
   auto b = start_device("b", tmp / "b", relay.url, extra);
+  share_all(a, relay_key, {b_key});
+  wait_joined(b);
   for (int i = 0; i < 20; ++i) {
     a.call({"put", "bugs", "a" + std::to_string(i), {{"n", i}}});
     b.call({"put", "bugs", "b" + std::to_string(i), {{"n", i}}});
   }
   a.call({"set", "bugs", "a1", "title", "from a"});
   converge({&a, &b});
-  BOOST_TEST(a.call({"digest"})["records"].get<int>() == 40);
+  BOOST_TEST(a.call({"digest"})["records"].get<int>() == 40 + access_records(2));  // the relay and b
 }
 
 } // namespace
@@ -157,9 +222,14 @@ BOOST_AUTO_TEST_CASE(devices_converge_over_tls_and_wss) {
 
 BOOST_AUTO_TEST_CASE(relay_killed_and_restarted_mid_sync_loses_nothing) {
   temp_dir tmp;
+  auto relay_key = cli_member_key(tmp / "relay");
+  auto b_key = prepare_member(tmp / "b");
+  auto c_key = prepare_member(tmp / "c");  // the late joiner
   auto relay = start_relay(tmp / "relay");
   auto a = start_device("a", tmp / "a", relay.url);
   auto b = start_device("b", tmp / "b", relay.url);
+  share_all(a, relay_key, {b_key, c_key});
+  wait_joined(b);
   a.call({"probe", 3000, 0});  // 3,000 records as fast as the device writes them
   std::this_thread::sleep_for(50ms);
   relay.p->stop(SIGKILL);  // mid-sync, without warning
@@ -167,7 +237,7 @@ BOOST_AUTO_TEST_CASE(relay_killed_and_restarted_mid_sync_loses_nothing) {
   b.call({"put", "bugs", "while-down", {{"x", 1}}});
   auto again = start_relay(tmp / "relay", "--listen", "127.0.0.1:" + std::to_string(relay.port));
   auto d = converge({&a, &b});
-  BOOST_TEST(a.call({"digest"})["records"].get<int>() == 3501);
+  BOOST_TEST(a.call({"digest"})["records"].get<int>() == 3501 + access_records(3));  // the relay, b and c
   // the restarted relay stored what it relays: a late joiner gets it all from it
   a.call({"quit"});
   b.call({"quit"});
@@ -178,16 +248,23 @@ BOOST_AUTO_TEST_CASE(relay_killed_and_restarted_mid_sync_loses_nothing) {
 
 BOOST_AUTO_TEST_CASE(partial_sync_holds_only_its_collections_and_round_trips) {
   temp_dir tmp;
+  auto relay_key = cli_member_key(tmp / "relay");
+  auto part_key = prepare_member(tmp / "part");
   auto relay = start_relay(tmp / "relay");
   auto full = start_device("full", tmp / "full", relay.url);
+  share_all(full, relay_key, {part_key});
   for (int i = 0; i < 10; ++i) {
     full.call({"put", "bugs", "b" + std::to_string(i), {{"n", i}}});
     full.call({"put", "notes", "n" + std::to_string(i), {{"n", i}}});
   }
   full.call({"wait", 20});
-  auto part = start_device("part", tmp / "part", relay.url, {"--collections", "bugs"});
+  // A partial replica of a shared database syncs its access list too
+  // (`_access`): it says who the replica is, what it may write, and holds
+  // its content keys.
+  auto part = start_device("part", tmp / "part", relay.url, {"--collections", "bugs,_access"});
   auto w = part.call({"wait", 20});
   BOOST_TEST(w["synced"].get<bool>(), w.dump());
+  wait_joined(part);
   BOOST_TEST(part.call({"dump", "bugs"})["records"].size() == 10u);
   BOOST_TEST(part.call({"dump", "notes"})["records"].size() == 0u);
   // its own writes reach the full replica
@@ -324,6 +401,7 @@ struct raw_identity {
 
 BOOST_AUTO_TEST_CASE(bad_input_gets_an_error_and_the_relay_keeps_serving) {
   temp_dir tmp;
+  auto relay_key = cli_member_key(tmp / "relay");
   auto relay = start_relay(tmp / "relay");
   {  // a frame that is not an envelope
     raw_peer p(relay.port);
@@ -464,7 +542,10 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_an_error_and_the_relay_keeps_serving) {
     BOOST_TEST(e.message.find("not origin") != std::string::npos, e.message);
   }
   // the relay still serves a real device, and stored nothing from the above
+  auto b_key = prepare_member(tmp / "b");
+  auto v_key = prepare_member(tmp / "v");
   auto a = start_device("a", tmp / "a", relay.url);
+  share_all(a, relay_key, {b_key, v_key});
   a.call({"put", "bugs", "ok", {{"x", 1}}});
   BOOST_TEST(a.call({"wait", 20})["synced"].get<bool>());
   auto b = start_device("b", tmp / "b", relay.url);
