@@ -2,6 +2,7 @@
 // API, queries, async forms, subscriptions, group commit under concurrency,
 // applying another replica's operations, conflicts, errors as statuses.
 #include "actor_test_util.hpp"
+#include "../common/sharing.hpp"
 
 #include <atomic>
 #include <future>
@@ -100,8 +101,8 @@ BOOST_FIXTURE_TEST_CASE(the_full_write_api, node_fixture) {
 
   st = info(db);
   BOOST_TEST(st.name == "db");
-  BOOST_TEST(st.records == 4u);
-  BOOST_TEST(st.collections == std::vector<std::string>{"bugs"});
+  BOOST_TEST(st.records == 4u + access_ops);  // the access list's two records count
+  BOOST_TEST(st.collections == (std::vector<std::string>{"_access", "bugs"}));
   BOOST_TEST(st.durability == "buffered");
   BOOST_TEST(st.conflicts == 0u);
   BOOST_TEST(st.operations == st.versions.total());
@@ -134,7 +135,7 @@ BOOST_FIXTURE_TEST_CASE(errors_come_back_as_statuses, node_fixture) {
   BOOST_TEST(db.query("").run().error().code == errc::invalid_argument);
 
   BOOST_TEST(db.clear_conflicts("c", nullptr).ok());
-  BOOST_TEST(info(db).versions.total() == 0u);  // nothing of it was written
+  BOOST_TEST(info(db).versions.total() == access_ops);  // nothing of it was written (only the access list)
 }
 
 BOOST_FIXTURE_TEST_CASE(queries_through_the_builder, node_fixture) {
@@ -196,7 +197,7 @@ BOOST_FIXTURE_TEST_CASE(async_forms, node_fixture) {
   auto outs = must(wf.get());
   BOOST_REQUIRE_EQUAL(outs.size(), 1u);
   BOOST_TEST(outs[0].st.ok());
-  BOOST_TEST(outs[0].id.seq == 1u);
+  BOOST_TEST(outs[0].id.seq == access_ops + 1);  // the first write after the access list
 
   std::promise<result<value_map>> gp;
   db.get_async("c", rec(1), [&](result<value_map> r) { gp.set_value(std::move(r)); });
@@ -345,21 +346,29 @@ BOOST_FIXTURE_TEST_CASE(group_commit_under_concurrent_async_writes, node_fixture
   BOOST_TEST(dots.size() == size_t(threads * per_thread));  // distinct dots
   BOOST_TEST(records.size() == size_t(threads * per_thread));
   BOOST_TEST(seqs.size() == size_t(threads * per_thread));
-  BOOST_TEST(*seqs.begin() == 1u);  // contiguous: 1 .. count
-  BOOST_TEST(*seqs.rbegin() == uint64_t(threads * per_thread));
+  // contiguous: after the access list's seqs, access_ops + 1 .. access_ops + count
+  BOOST_TEST(*seqs.begin() == access_ops + 1);
+  BOOST_TEST(*seqs.rbegin() == access_ops + uint64_t(threads * per_thread));
   auto st = info(db);
-  BOOST_TEST(st.versions.total() == uint64_t(threads * per_thread));
+  BOOST_TEST(st.versions.total() == access_ops + uint64_t(threads * per_thread));
   BOOST_TEST(st.versions.entries().size() == 1u);
-  BOOST_TEST(st.versions.get(outcomes[0].id.origin) == uint64_t(threads * per_thread));
-  BOOST_TEST(st.records == uint64_t(threads * per_thread));
+  BOOST_TEST(st.versions.get(outcomes[0].id.origin) == access_ops + uint64_t(threads * per_thread));
+  BOOST_TEST(st.records == access_ops + uint64_t(threads * per_thread));  // with the access list's records
   BOOST_TEST(must(db.get("load", rec(3 * per_thread + 7))) == (value_map{{"t", 3}, {"i", 7}}));
 }
 
+// "b" joins "a" (new_database::join): both databases are this node's, but
+// each replica is its own origin and "b" takes a's access list (whose owner
+// is this very node) with the first exchange. "a" is plaintext: a sealed
+// database's content keys are wrapped for its name (access::keyring unwraps
+// with the list's database id), so "b" could not open a's sealed operations;
+// what is tested is the by-hand exchange.
 BOOST_AUTO_TEST_CASE(two_databases_on_one_node_sync_by_hand) {
   temp_dir tmp;
   auto n = open_node(tmp / "data");
-  auto a = open_db(*n, "a");
-  auto b = open_db(*n, "b");
+  auto a = open_plaintext(*n, "a");
+  auto b = join(*n, "b");
+  BOOST_TEST(info(b).access == "joining");
   std::vector<record_id> ids;
   for (int i = 0; i < 20; ++i)
     ids.push_back(must(a.insert("c", {{"i", i}, {"s", std::string(1, char('a' + i % 5))}})));
@@ -368,11 +377,12 @@ BOOST_AUTO_TEST_CASE(two_databases_on_one_node_sync_by_hand) {
   must(a.erase("c", ids[2]));
   must(a.create_index("c", "i"));
   auto rep = exchange(a, b);
-  BOOST_TEST(rep.applied == 24u);
+  BOOST_TEST(rep.applied == access_ops + 24u);
   auto sa = info(a);
   auto sb = info(b);
+  BOOST_TEST(sb.access == "plaintext");
   BOOST_TEST(sa.versions == sb.versions);
-  BOOST_TEST(sb.records == 19u);
+  BOOST_TEST(sb.records == access_ops + 19u);  // with the access list's records
   BOOST_TEST((sb.indexes == sa.indexes));
   for (auto& id : ids) {
     auto ga = a.get("c", id);
@@ -389,7 +399,7 @@ BOOST_AUTO_TEST_CASE(two_databases_on_one_node_sync_by_hand) {
   BOOST_TEST(must(a.operations_after(sb.versions, 1000)).empty());
   auto again = must(b.apply(must(a.operations_after({}, 1000))));
   BOOST_TEST(again.applied == 0u);
-  BOOST_TEST(again.duplicates == 24u);
+  BOOST_TEST(again.duplicates == access_ops + 24u);
   // operations_after respects its maximum
   BOOST_TEST(must(a.operations_after({}, 5)).size() == 5u);
 }
@@ -399,12 +409,17 @@ BOOST_AUTO_TEST_CASE(replicas_on_two_nodes_converge_and_record_conflicts) {
   auto n1 = open_node(tmp / "one");
   auto n2 = open_node(tmp / "two");
   BOOST_REQUIRE(n1->id() != n2->id());
+  // n1 owns "shared" and admits n2, which joins: its writes wait for the
+  // list, which the first exchange brings
   auto a = open_db(*n1, "shared");
-  auto b = open_db(*n2, "shared");
+  share(a, *n2);
+  auto b = join(*n2, "shared");
   must(a.put("c", rec(1), {{"title", "start"}, {"n", 0}}));
   must(a.put("c", rec(2), {{"title", "two"}}));
   must(a.put("c", rec(3), {{"title", "three"}}));
+  BOOST_TEST(b.put("c", rec(9), {{"early", true}}).error().code == errc::forbidden);  // no list yet
   exchange(a, b);
+  BOOST_TEST(info(b).access == "sealed");
 
   // concurrent edits
   must(a.set("c", rec(1), "title", "from-a"));

@@ -15,6 +15,7 @@
 #include <boost/test/results_collector.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "actors/registry_actor.hpp"  // replica_id
 #include "core/replica.hpp"
 #include "runtime/node.hpp"
 #include "storage/store.hpp"
@@ -300,6 +301,8 @@ BOOST_AUTO_TEST_CASE(kill_during_sync_writes) {
   auto env = std::make_shared<storage_environment>();
   store_options so;
   so.mode = durability::sync;
+  so.database_id = "crash";
+  so.create_as = new_database::plaintext;  // as crash_writer creates it
 
   model m;
   uint64_t in_flight = 0, in_flight_applied = 0, killed_before_ready = 0;
@@ -336,7 +339,14 @@ BOOST_AUTO_TEST_CASE(kill_during_sync_writes) {
       }
       killed_before_ready += ready ? 0 : 1;
 
-      auto s = store::open(dir / "crash", node_id{0xdead, 0xbeef}, so, env);
+      // Opened as the writer's node opens it (its keys; creating the
+      // database plaintext when a kill came before its creation finished),
+      // so a kill during creation leaves what the node would finish.
+      auto me = load_or_create_identity(dir);
+      BOOST_REQUIRE_MESSAGE(me, "identity: " << why(me));
+      so.signer = me->key;
+      so.exchange = me->exchange;
+      auto s = store::open(dir / "crash", replica_id(me->id, "crash"), so, env);
       BOOST_REQUIRE_MESSAGE(s, "reopen after the kill: " << why(s));
       if (pending) {
         ++in_flight;

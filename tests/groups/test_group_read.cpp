@@ -4,6 +4,7 @@
 // committed here nor of a remote one released from holds; and a database
 // this node hosts but has not open does not keep a remote transaction held.
 #include "../actors/actor_test_util.hpp"
+#include "../common/sharing.hpp"
 #include "runtime/sync_group.hpp"
 #include "storage/txn_log.hpp"
 #include "storage/visibility_gate.hpp"
@@ -27,6 +28,33 @@ const bank remote_bank{{0xa, 1}, {0xb, 1}, {0x1ed, 1}};  // the origin node's
 const bank local_bank{{0xc, 1}, {0xd, 1}, {0x1ee, 1}};   // the replica's own
 
 template <class T> status st_of(const result<T>& r) { return r ? status{} : r.error(); }
+
+// What each of the origin's databases holds before its first transaction:
+// the access list written at creation and the grant of origin_group, as
+// operations (seqs 1..ops, in no transaction) and records (in `_access`).
+struct list_size {
+  uint64_t ops = 0;
+  uint64_t records = 0;
+};
+
+// The origin's group: its databases east and west (its own, sealed), shared
+// with `member` before anything else is written.
+std::shared_ptr<sync_group> origin_group(node& origin, const node& member, list_size& list) {
+  auto g = must(origin.sync_group({"east", "west"}));
+  for (auto* name : {"east", "west"}) {
+    auto db = must(g->db(name));
+    share(db, member);
+    auto st = info(db);
+    list = {st.versions.total(), st.records};  // the same in both
+  }
+  return g;
+}
+
+sync_group_options joining() {
+  sync_group_options o;
+  o.as = new_database::join;  // the origin's databases
+  return o;
+}
 
 status open_bank(sync_group& g, const bank& k) {
   return st_of(g.transact([&](txn& t) {
@@ -135,7 +163,9 @@ BOOST_AUTO_TEST_CASE(group_reads_never_see_part_of_a_transaction_while_commits_a
   constexpr int local_transfers = 80;
   temp_dir tmp;
   auto origin = open_node(tmp / "origin");
-  auto og = must(origin->sync_group({"east", "west"}));
+  auto replica = open_node(tmp / "replica");
+  list_size list;
+  auto og = origin_group(*origin, *replica, list);
   must(open_bank(*og, remote_bank), "open the remote bank");
   std::mt19937 rng(7);
   for (int i = 0; i < remote_transfers; ++i)
@@ -143,11 +173,16 @@ BOOST_AUTO_TEST_CASE(group_reads_never_see_part_of_a_transaction_while_commits_a
   auto oeast = must(og->db("east"));
   auto owest = must(og->db("west"));
 
-  auto replica = open_node(tmp / "replica");
-  auto rg = must(replica->sync_group({"east", "west"}));
-  must(open_bank(*rg, local_bank), "open the local bank");
+  auto rg = must(replica->sync_group({"east", "west"}, joining()));
   auto reast = must(rg->db("east"));
   auto rwest = must(rg->db("west"));
+  // The access lists first: the replica writes its own bank once it is a
+  // member (the remote bank's transactions stream below).
+  must(reast.apply(must(oeast.operations_after({}, list.ops))));
+  must(rwest.apply(must(owest.operations_after({}, list.ops))));
+  BOOST_REQUIRE(info(reast).access == "sealed");
+  BOOST_REQUIRE(info(rwest).access == "sealed");
+  must(open_bank(*rg, local_bank), "open the local bank");
 
   std::atomic<bool> done{false};
   std::atomic<int> reads{0}, bad{0};
@@ -263,7 +298,12 @@ BOOST_AUTO_TEST_CASE(a_group_view_is_a_fixed_read_point_and_names_its_members) {
 BOOST_AUTO_TEST_CASE(a_hosted_database_that_is_not_open_is_opened_to_release_its_part) {
   temp_dir tmp;
   auto origin = open_node(tmp / "origin");
-  auto og = must(origin->sync_group({"east", "west"}));
+  list_size list;
+  std::shared_ptr<sync_group> og;
+  {
+    auto replica = open_node(tmp / "replica");
+    og = origin_group(*origin, *replica, list);
+  }
   must(open_bank(*og, remote_bank));
   must(transfer(*og, remote_bank, 5));
   auto east_ops = must(must(og->db("east")).operations_after({}, 1000));
@@ -271,14 +311,15 @@ BOOST_AUTO_TEST_CASE(a_hosted_database_that_is_not_open_is_opened_to_release_its
   BOOST_REQUIRE(!east_ops.empty());
   std::set<id128> txns;
   for (auto& op : east_ops)
-    txns.insert(op.txn.id);
+    if (!op.txn.empty())  // not the access list's
+      txns.insert(op.txn.id);
   BOOST_REQUIRE(txns.size() == 2u);
   {
     auto replica = open_node(tmp / "replica");
-    open_db(*replica, "east");  // hosted, nothing for it yet
-    auto rwest = open_db(*replica, "west");
+    join(*replica, "east");  // hosted, nothing for it yet
+    auto rwest = join(*replica, "west");
     must(rwest.apply(west_ops));
-    BOOST_TEST(info(rwest).records == 0u);  // held: east's part is missing
+    BOOST_TEST(info(rwest).records == list.records);  // held: east's part is missing (the list is there)
   }
   {
     auto replica = open_node(tmp / "replica");
@@ -301,7 +342,7 @@ BOOST_AUTO_TEST_CASE(a_hosted_database_that_is_not_open_is_opened_to_release_its
       BOOST_TEST(n == 1);
       return status{};
     }));
-    BOOST_TEST(must(rwest.status_info()).records == 2u);
+    BOOST_TEST(must(rwest.status_info()).records == list.records + 2u);
   }
   // every part released: no release record left in the node's log
   auto log = must(txn_log::open(tmp / "replica" / ".txnlog"));

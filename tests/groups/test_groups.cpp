@@ -2,6 +2,7 @@
 // directories — commit across databases, aborts that leave nothing visible,
 // serialization and timeouts, concurrent transfers, recovery at open.
 #include "../actors/actor_test_util.hpp"
+#include "../common/sharing.hpp"
 #include "actors/registry_actor.hpp"
 #include "core/transaction.hpp"
 #include "runtime/sync_group.hpp"
@@ -61,7 +62,20 @@ status transfer(sync_group& g, int64_t amount) {
   }));
 }
 
+// Every operation the database holds: its access list's (access_ops, written
+// at creation) and the transactions' and writes'.
 uint64_t ops_of(const database& db) { return info(db).versions.total(); }
+
+// The options a node opens its store `name` with: its keys (the database is
+// its own and sealed) and the database's identity. For stores opened directly
+// while the node is closed.
+store_options keyed_store(const identity& me, const std::string& name) {
+  store_options o;
+  o.database_id = name;
+  o.signer = me.key;
+  o.exchange = me.exchange;
+  return o;
+}
 
 } // namespace
 
@@ -91,8 +105,8 @@ BOOST_AUTO_TEST_CASE(transaction_commits_in_every_database) {
   BOOST_TEST(balance(west, bob) == 130);
   // ordinary writes go on after transactions, with gap-free sequence numbers
   must(east.set("accounts", alice, "note", value(std::string("x"))));
-  BOOST_TEST(ops_of(east) == 4u);
-  BOOST_TEST(ops_of(west) == 4u);
+  BOOST_TEST(ops_of(east) == access_ops + 4u);
+  BOOST_TEST(ops_of(west) == access_ops + 4u);
   BOOST_TEST(!g->db("north").ok());
   // the node's decision log is not a database
   BOOST_TEST(must(n->databases()) == (std::vector<std::string>{"east", "west"}));
@@ -149,11 +163,11 @@ BOOST_AUTO_TEST_CASE(a_failing_write_aborts_the_whole_transaction) {
   BOOST_TEST(f.error().message == "insufficient funds");
   BOOST_TEST(balance(east, alice) == 100);
   BOOST_TEST(balance(west, bob) == 100);
-  BOOST_TEST(ops_of(east) == 2u);  // aborted prepares consumed no sequence number
-  BOOST_TEST(ops_of(west) == 2u);
+  BOOST_TEST(ops_of(east) == access_ops + 2u);  // aborted prepares consumed no sequence number
+  BOOST_TEST(ops_of(west) == access_ops + 2u);
   must(transfer(*g, 1));
   BOOST_TEST(balance(east, alice) == 99);
-  BOOST_TEST(ops_of(east) == 3u);
+  BOOST_TEST(ops_of(east) == access_ops + 3u);
 }
 
 BOOST_AUTO_TEST_CASE(a_participant_held_by_another_transaction_times_out_and_aborts) {
@@ -192,8 +206,8 @@ BOOST_AUTO_TEST_CASE(a_participant_held_by_another_transaction_times_out_and_abo
   must(plain.get(), "plain write");
   BOOST_TEST(balance(east, alice) == 90);  // g1's transfer, not g2's
   BOOST_TEST(balance(west, bob) == 110);
-  BOOST_TEST(ops_of(east) == 4u);
-  BOOST_TEST(ops_of(west) == 3u);
+  BOOST_TEST(ops_of(east) == access_ops + 4u);
+  BOOST_TEST(ops_of(west) == access_ops + 3u);
   // and both groups work afterwards
   must(transfer(*g2, 1));
   must(transfer(*g1, 1));
@@ -232,16 +246,18 @@ BOOST_AUTO_TEST_CASE(concurrent_transfers_from_several_groups_conserve_the_total
   auto west = must(g1->db("west"));
   BOOST_TEST(balance(east, alice) == 100 - moved.load());
   BOOST_TEST(balance(west, bob) == 100 + moved.load());
-  BOOST_TEST(ops_of(east) == 162u);
+  BOOST_TEST(ops_of(east) == access_ops + 162u);
 }
 
 BOOST_AUTO_TEST_CASE(recovery_at_open_commits_logged_and_aborts_unlogged_prepares) {
   temp_dir tmp;
   auto data = tmp / "data";
   node_id self;
+  identity me;  // the node's keys: east and west are its own, sealed
   {
     auto n = open_node(data);
     self = n->id();
+    me = n->ident();
     auto g = group_of(*n, {"east", "west"});
     open_accounts(*g);
   }
@@ -249,8 +265,8 @@ BOOST_AUTO_TEST_CASE(recovery_at_open_commits_logged_and_aborts_unlogged_prepare
   // the prepare of t2 (east only, never decided), made by hand.
   txn_id t1{7, 1}, t2{7, 2};
   {
-    auto east = store::open(data / "east", replica_id(self, "east"), {}, nullptr);
-    auto west = store::open(data / "west", replica_id(self, "west"), {}, nullptr);
+    auto east = store::open(data / "east", replica_id(self, "east"), keyed_store(me, "east"), nullptr);
+    auto west = store::open(data / "west", replica_id(self, "west"), keyed_store(me, "west"), nullptr);
     BOOST_REQUIRE(east.ok());
     BOOST_REQUIRE(west.ok());
     auto inc = [](const record_id& id, int64_t d) {
@@ -283,11 +299,11 @@ BOOST_AUTO_TEST_CASE(recovery_at_open_commits_logged_and_aborts_unlogged_prepare
     BOOST_TEST(balance(west, bob) == 110);  // t1 finished by recovery
     must(transfer(*g, 5));  // t2's reserved sequence number is reused, no gap
     BOOST_TEST(balance(east, alice) == 85);
-    BOOST_TEST(ops_of(east) == 4u);
+    BOOST_TEST(ops_of(east) == access_ops + 4u);
   }
   auto log = must(txn_log::open(data / ".txnlog"));
   BOOST_TEST(must(log->pending()).empty());  // every participant confirmed t1
-  auto east = store::open(data / "east", replica_id(self, "east"), {}, nullptr);
+  auto east = store::open(data / "east", replica_id(self, "east"), keyed_store(me, "east"), nullptr);
   BOOST_REQUIRE(east.ok());
   BOOST_TEST(must((*east)->prepared_txns()).empty());
 }
@@ -299,7 +315,13 @@ BOOST_AUTO_TEST_CASE(a_group_syncs_all_its_databases_with_a_peer_as_one_unit) {
   serve_options so;
   so.listen = {"inproc://groups-sync-test"};
   auto srv = must(relay->serve(so), "serve");
+  // the phone owns east and west; the peer it syncs with (whose balances
+  // are read below) is admitted as a reader, its copies made to join
   auto g = group_of(*phone, {"east", "west"});
+  for (auto* name : {"east", "west"}) {
+    auto db = must(g->db(name));
+    share(db, *relay, access_rights::read);
+  }
   BOOST_TEST(!g->start("nope://x").ok());
   must(g->start("inproc://groups-sync-test"), "start");
   open_accounts(*g);
@@ -346,8 +368,9 @@ BOOST_AUTO_TEST_CASE(resolving_a_field_conflict_writes_the_choice_and_forgets_on
   temp_dir tmp;
   auto n1 = open_node(tmp / "one");
   auto n2 = open_node(tmp / "two");
-  auto a = open_db(*n1, "shared");
-  auto b = open_db(*n2, "shared");
+  auto a = open_db(*n1, "shared");  // n1's; n2 joins
+  share(a, *n2);
+  auto b = join(*n2, "shared");
   const record_id r{0xc0, 1};
   must(a.put("c", r, {{"title", "start"}, {"titlex", "start"}}));
   exchange(a, b);
@@ -390,17 +413,13 @@ BOOST_AUTO_TEST_CASE(sealed_databases_take_transactions_and_readers_see_them_who
   serve_options so;
   so.listen = {"inproc://groups-sealed-test"};
   auto srv = must(relay->serve(so), "serve");
+  // the phone's databases are sealed from their creation; it admits the
+  // relay (no key) and the laptop (reads and writes)
   for (auto* name : {"east", "west"}) {
     auto db = open_db(*phone, name);
-    auto apply = [&](result<std::vector<blaze::write>> ws) {
-      BOOST_REQUIRE_MESSAGE(ws.ok(), (ws.ok() ? std::string() : ws.error().message));
-      for (auto& o : must(db.write(writes(ws->begin(), ws->end()))))
-        BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
-    };
-    apply(access::create(must(db.access()), member_key_of(phone->ident()), true));
-    auto ring = [&] { return keyring::unlock(must(db.access()), phone->id(), *phone->ident().exchange); };
-    apply(access::grant(must(db.access()), member_key_of(relay->ident()), access_rights::relay, ring()));
-    apply(access::grant(must(db.access()), member_key_of(laptop->ident()), access_rights::read_write, ring()));
+    BOOST_TEST(info(db).access == "sealed");
+    share(db, *relay, access_rights::relay);
+    share(db, *laptop);
   }
   auto g = group_of(*phone, {"east", "west"});
   must(g->start("inproc://groups-sealed-test"), "start");
@@ -417,7 +436,9 @@ BOOST_AUTO_TEST_CASE(sealed_databases_take_transactions_and_readers_see_them_who
   BOOST_TEST(must(reast.status_info()).unopened > 0u);
 
   // the laptop opens them, and every group read shows whole transactions
-  auto lg = group_of(*laptop, {"east", "west"});
+  sync_group_options joining;
+  joining.as = new_database::join;  // the phone's databases
+  auto lg = group_of(*laptop, {"east", "west"}, joining);
   must(lg->start("inproc://groups-sealed-test"), "start");
   auto total = [&](int64_t& a, int64_t& b) {
     must(lg->read([&](const group_view& v) {

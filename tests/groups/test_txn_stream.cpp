@@ -163,7 +163,27 @@ BOOST_AUTO_TEST_CASE(a_replica_reading_its_group_never_sees_a_broken_total_while
   const auto deadline = clock_type::now() + std::chrono::seconds(std::max(25, transfers * writers / 20));
   temp_dir tmp;
 
-  child hub({"hub", (tmp / "hub").string(), std::to_string(accounts)});
+  // The hub owns the bank's databases: the writers and this process's
+  // replica (the checker) join them, so the hub admits each by its member
+  // key. A writer's key is read by opening its data directory once here (its
+  // identity is made then, and its process later takes the same one).
+  node_options o;
+  o.data_dir = tmp / "checker";
+  o.worker_threads = 2;
+  auto n = node::open(o);
+  BOOST_REQUIRE(n.ok());
+  std::vector<std::string> hub_args{"hub", (tmp / "hub").string(), std::to_string(accounts),
+                                    "r:" + member_key_of((*n)->ident()).to_string()};
+  auto writer_dir = [&](int w) { return tmp / ("writer-" + std::to_string(w)); };
+  for (int w = 0; w < writers; ++w) {
+    node_options wo;
+    wo.data_dir = writer_dir(w);
+    wo.worker_threads = 1;
+    auto wn = node::open(wo);
+    BOOST_REQUIRE_MESSAGE(wn.ok(), "writer " << w << ": " << (wn ? "" : wn.error().to_string()));
+    hub_args.push_back("rw:" + member_key_of((*wn)->ident()).to_string());
+  }
+  child hub(hub_args);
   std::string port;
   while (auto l = hub.line(deadline)) {
     if (l->rfind("port ", 0) == 0)
@@ -174,13 +194,10 @@ BOOST_AUTO_TEST_CASE(a_replica_reading_its_group_never_sees_a_broken_total_while
   BOOST_REQUIRE_MESSAGE(!port.empty(), "the hub did not start");
   const std::string url = "tcp://127.0.0.1:" + port;
 
-  // The checker: a replica in this process.
-  node_options o;
-  o.data_dir = tmp / "checker";
-  o.worker_threads = 2;
-  auto n = node::open(o);
-  BOOST_REQUIRE(n.ok());
-  auto g = (*n)->sync_group({"east", "west"});
+  // The checker: a replica in this process (a reader of the hub's databases).
+  sync_group_options joining;
+  joining.as = new_database::join;
+  auto g = (*n)->sync_group({"east", "west"}, joining);
   BOOST_REQUIRE(g.ok());
   BOOST_REQUIRE((*g)->start(url).ok());
   // The accounts first (the writers only transfer once they have them).
@@ -227,7 +244,7 @@ BOOST_AUTO_TEST_CASE(a_replica_reading_its_group_never_sees_a_broken_total_while
   std::vector<std::unique_ptr<child>> ws;
   for (int w = 0; w < writers; ++w)
     ws.push_back(std::make_unique<child>(std::vector<std::string>{
-      "writer", (tmp / ("writer-" + std::to_string(w))).string(), url, std::to_string(accounts),
+      "writer", writer_dir(w).string(), url, std::to_string(accounts),
       std::to_string(transfers), std::to_string(1000 + w)}));
   std::map<int, int64_t> delta;
   int synced = 0;

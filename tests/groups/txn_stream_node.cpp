@@ -2,17 +2,22 @@
 // bank accounts split across the databases `east` (even accounts) and `west`
 // (odd ones) of a sync group, opening balance 1000 each.
 //
-//   txn_stream_node hub DATA ACCOUNTS
-//     opens the accounts (one transaction, unless DATA has them), serves
-//     tcp://127.0.0.1:0 and prints "port P", then "ready"; exits (0) when
-//     its standard input closes.
+//   txn_stream_node hub DATA ACCOUNTS [RIGHTS:MEMBER_KEY...]
+//     owns east and west (sealed, created by its group) and shares them with
+//     every MEMBER_KEY (`blazedb id` of that node) with RIGHTS (r, rw, ...:
+//     core/access.hpp parse_rights), opens the accounts (one transaction,
+//     unless DATA has them), serves tcp://127.0.0.1:0 and prints "port P",
+//     then "ready"; exits (0) when its standard input closes.
 //   txn_stream_node writer DATA URL ACCOUNTS TRANSFERS SEED
-//     syncs its group with URL, waits until it has the accounts, makes
+//     joins the hub's east and west (its node must be one of the hub's
+//     members): syncs its group with URL, waits until it has the accounts
+//     (and so their access lists), makes
 //     TRANSFERS random transfers (each a transaction of two increments, one
 //     in each database), prints "delta I D" for every account it changed
 //     (the sum of its own increments), then "synced" once the hub has
 //     acknowledged all its operations. Exit 1 when a transfer fails or something does not happen within
 //     60 s.
+#include "core/access.hpp"
 #include "runtime/node.hpp"
 #include "runtime/sync_group.hpp"
 #include "storage/store.hpp"
@@ -27,6 +32,8 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 using namespace blaze;
 
@@ -67,9 +74,32 @@ std::unique_ptr<node> open(const char* dir) {
   return check(node::open(o), std::string("open ") + dir);
 }
 
-int hub(const char* dir, int accounts) {
+// "RIGHTS:MEMBER_KEY" (rw:bm1...).
+std::pair<access_rights, crypto::member_key> member_of(const std::string& arg) {
+  auto colon = arg.find(':');
+  if (colon == std::string::npos)
+    die("not RIGHTS:MEMBER_KEY: " + arg);
+  auto rights = parse_rights(arg.substr(0, colon));
+  if (!rights)
+    die("unknown rights in " + arg);
+  return {*rights, check(crypto::member_key::parse(arg.substr(colon + 1)), "member key " + arg)};
+}
+
+int hub(const char* dir, int accounts, const std::vector<std::string>& members) {
   auto n = open(dir);
   auto g = check(n->sync_group({"east", "west"}), "sync_group");
+  // Every member is admitted before anything else is written (again on a
+  // restart only when its rights are not those yet).
+  for (auto name : {"east", "west"}) {
+    auto db = check(g->db(name), "db");
+    for (auto& m : members) {
+      auto [rights, key] = member_of(m);
+      if (check(db.access(), "access").rights_of(key.id()) == rights)
+        continue;
+      if (auto s = db.share(key, rights); !s)
+        die(std::string("share ") + name + ": " + s.to_string());
+    }
+  }
   if (present(*g, accounts) == 0)
     check(g->transact([&](txn& t) {
             for (int i = 0; i < accounts; ++i) {
@@ -96,7 +126,9 @@ int hub(const char* dir, int accounts) {
 
 int writer(const char* dir, const std::string& url, int accounts, int transfers, uint64_t seed) {
   auto n = open(dir);
-  auto g = check(n->sync_group({"east", "west"}), "sync_group");
+  sync_group_options go;
+  go.as = new_database::join;  // the hub's databases
+  auto g = check(n->sync_group({"east", "west"}, go), "sync_group");
   if (auto s = g->start(url); !s)
     die("start: " + s.to_string());
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -157,11 +189,11 @@ int writer(const char* dir, const std::string& url, int accounts, int transfers,
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::err);
   std::string role = argc > 1 ? argv[1] : "";
-  if (role == "hub" && argc == 4)
-    return hub(argv[2], std::atoi(argv[3]));
+  if (role == "hub" && argc >= 4)
+    return hub(argv[2], std::atoi(argv[3]), std::vector<std::string>(argv + 4, argv + argc));
   if (role == "writer" && argc == 7)
     return writer(argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]), std::strtoull(argv[6], nullptr, 10));
   std::fprintf(stderr,
-               "usage: txn_stream_node hub DATA ACCOUNTS | writer DATA URL ACCOUNTS TRANSFERS SEED\n");
+               "usage: txn_stream_node hub DATA ACCOUNTS [RIGHTS:MEMBER_KEY...] | writer DATA URL ACCOUNTS TRANSFERS SEED\n");
   return 2;
 }
