@@ -143,7 +143,15 @@ int run_groups(const options& opts) {
       so.listen = {"tcp://127.0.0.1:0"};
       auto srv = must(origin->serve(so), "serve");
       auto g = accounts(*origin);
-      auto rg = must(replica->sync_group({"east", "west"}), "replica group");
+      // The origin owns both databases (sealed) and invites the replica
+      // (rw), which joins them.
+      for (const char* name : {"east", "west"}) {
+        auto db = must(origin->open_database(name, false), "open");
+        must(db.share(member_key_of(replica->ident()), access_rights::read_write), "share");
+      }
+      sync_group_options join;
+      join.as = new_database::join;
+      auto rg = must(replica->sync_group({"east", "west"}, join), "replica group");
       must(rg->start(srv->endpoints().at(0).to_string()), "start");
       if (!rg->wait_synced(std::chrono::seconds(30)))
         throw std::runtime_error("the replica did not catch up");

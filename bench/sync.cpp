@@ -8,6 +8,7 @@
 #include "core/codec.hpp"
 #include "core/sync_codec.hpp"
 #include "examples/devices/child_process.hpp"
+#include "runtime/identity.hpp"
 #include "runtime/node.hpp"
 
 #include <nlohmann/json.hpp>
@@ -32,6 +33,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -118,6 +120,30 @@ std::shared_ptr<sync_server> serve_tcp(node& n) {
   serve_options so;
   so.listen = {"tcp://127.0.0.1:0"};
   return checked(n.serve(so), "serve");
+}
+
+// ---- sharing (docs/security.md §4) ------------------------------------------------
+// Security is on as in any deployment: a database a node creates is owned by
+// it and sealed; every other node is invited (share) and joins.
+
+/// The member key of the node of data directory `dir` (its identity is made
+/// on first use): how an owner invites a node it does not hold open, such
+/// as a relay process.
+crypto::member_key member_key_at(const fs::path& dir) {
+  fs::create_directories(dir);
+  return member_key_of(checked(load_or_create_identity(dir), "identity of " + dir.string()));
+}
+
+void share(database& db, const crypto::member_key& member, access_rights rights) {
+  if (auto s = db.share(member, rights); !s)
+    throw std::runtime_error("sharing " + db.name() + ": " + s.to_string());
+}
+
+/// Opens `name` on `n` as another node's database (its list arrives through sync).
+database join(node& n, const std::string& name) {
+  database_options o;
+  o.as = new_database::join;
+  return checked(n.open_database(name, o), "open_database " + name + " to join");
 }
 
 sync_options only(std::vector<std::string> dbs) {
@@ -339,9 +365,9 @@ struct initial_result {
   std::string why;       // when not complete
 };
 
-/// A fresh node syncs database "items" from `server`: the time from
-/// sync_with until wait_synced returns.
-initial_result initial_run(const seeded_server& server, const fs::path& dir, std::chrono::milliseconds limit) {
+/// A fresh node, invited (read-write) by `server`, syncs database "items"
+/// from it: the time from sync_with until wait_synced returns.
+initial_result initial_run(seeded_server& server, const fs::path& dir, std::chrono::milliseconds limit) {
   struct progress_state {
     std::atomic<int64_t> first_ns{-1};
   };
@@ -349,6 +375,8 @@ initial_result initial_run(const seeded_server& server, const fs::path& dir, std
   initial_result r;
   {
     auto client = open_node(dir);
+    share(*server.db, member_key_of(client->ident()), access_rights::read_write);  // before the clock starts
+    server.versions = store_of(*server.db)->versions();
     auto so = only({"items"});
     so.on_progress = [ps](const sync_progress& p) {
       int64_t none = -1;
@@ -550,9 +578,14 @@ propagation_result propagation_run(const fs::path& dir, double rate, double seco
     auto relay = open_node(dir / "relay");
     auto a = open_node(dir / "a");
     auto b = open_node(dir / "b");
-    auto rdb = checked(relay->open_database("feed"), "open_database");
+    // A owns "feed" (sealed) and invites B (rw) and the relay; the relay
+    // reads (it opens each operation, a cost a relay-rights relay does not
+    // have) so that its subscription can time the first hop.
     auto adb = checked(a->open_database("feed"), "open_database");
-    auto bdb = checked(b->open_database("feed"), "open_database");
+    share(adb, member_key_of(b->ident()), access_rights::read_write);
+    share(adb, member_key_of(relay->ident()), access_rights::read);
+    auto rdb = join(*relay, "feed");
+    auto bdb = join(*b, "feed");
     auto srv = serve_tcp(*relay);
     auto la = checked(a->sync_with(url_of(*srv), only({"feed"})), "sync_with");
     auto lb = checked(b->sync_with(url_of(*srv), only({"feed"})), "sync_with");
@@ -810,29 +843,71 @@ relay_result relay_run(const fs::path& dir, size_t sessions, size_t client_nodes
     const size_t fds_before = open_fds();
     {
       auto t0 = steady::now();
-      std::vector<std::thread> openers;
-      std::mutex err_m;
-      std::string err;
-      for (size_t k = 0; k < client_nodes; ++k)
-        openers.emplace_back([&, k] {
-          try {
-            for (size_t d = 0; d < sessions; ++d) {
-              if (node_of(d) != k)
-                continue;
-              auto name = db_name(d % pairs);
-              dbs[d].emplace(checked(clients[k]->open_database(name), "open_database " + name));
-              for (size_t i = 0; i < pre; ++i)
-                checked(dbs[d]->insert(collection, stamped(0, i)), "insert");
-              names[k].push_back(name);
+      // body(k) on every client node at once.
+      auto on_every_node = [&](const std::function<void(size_t)>& body) {
+        std::vector<std::thread> openers;
+        std::mutex err_m;
+        std::string err;
+        for (size_t k = 0; k < client_nodes; ++k)
+          openers.emplace_back([&, k] {
+            try {
+              body(k);
+            } catch (const std::exception& e) {
+              std::lock_guard<std::mutex> g(err_m);
+              err = e.what();
             }
-          } catch (const std::exception& e) {
-            std::lock_guard<std::mutex> g(err_m);
-            err = e.what();
+          });
+        for (auto& t : openers)
+          t.join();
+        expect(err.empty(), err);
+      };
+      // The A side owns its pair's database (sealed) and invites the B
+      // side's node (rw) and the relay (relay rights: it stores ciphertext).
+      const auto relay_key = member_key_at(dir / "relay");
+      on_every_node([&](size_t k) {
+        for (size_t d = 0; d < pairs; ++d)
+          if (node_of(d) == k) {
+            auto name = db_name(d);
+            dbs[d].emplace(checked(clients[k]->open_database(name), "open_database " + name));
+            share(*dbs[d], member_key_of(clients[node_of(d + pairs)]->ident()), access_rights::read_write);
+            share(*dbs[d], relay_key, access_rights::relay);
           }
-        });
-      for (auto& t : openers)
-        t.join();
-      expect(err.empty(), err);
+      });
+      // The B side joins, and gets the access list by one sync with its A
+      // side's node (B node half + j pairs with A node j) so that it, too,
+      // writes its records before connecting to the relay: setup, not timed
+      // apart (it is in open_secs).
+      std::vector<std::vector<std::string>> joined(client_nodes);
+      on_every_node([&](size_t k) {
+        for (size_t d = pairs; d < sessions; ++d)
+          if (node_of(d) == k) {
+            dbs[d].emplace(join(*clients[k], db_name(d % pairs)));
+            joined[k].push_back(db_name(d % pairs));
+          }
+      });
+      {
+        std::vector<std::shared_ptr<sync_server>> servers;
+        std::vector<std::shared_ptr<sync_handle>> links;
+        for (size_t j = 0; j < half; ++j)
+          servers.push_back(serve_tcp(*clients[j]));
+        for (size_t k = half; k < client_nodes; ++k)
+          if (!joined[k].empty())
+            links.push_back(checked(clients[k]->sync_with(url_of(*servers[k - half]), only(joined[k])), "sync_with"));
+        for (auto& l : links)
+          expect(l->wait_synced(120s), "B sides did not get their access lists: " + link_summary(l->status()));
+        for (auto& l : links)
+          l->stop();
+        for (auto& s : servers)
+          s->stop();
+      }
+      on_every_node([&](size_t k) {
+        for (size_t d = 0; d < sessions; ++d)
+          if (node_of(d) == k) {
+            for (size_t i = 0; i < pre; ++i)
+              checked(dbs[d]->insert(collection, stamped(0, i)), "insert");
+            names[k].push_back(db_name(d % pairs));
+          }
+      });
       r.open_secs = seconds_since(t0);
       r.fds_per_db = (open_fds() - fds_before) * 100 / sessions;
     }
@@ -1070,6 +1145,10 @@ hosting_result hosting_run(const fs::path& dir, size_t total, size_t wave, size_
     auto digits = std::to_string(i);
     return "h" + std::string(digits.size() < 5 ? 5 - digits.size() : 0, '0') + digits;
   };
+  // The device owns every database (sealed) and invites the relay (relay
+  // rights: it stores ciphertext) and the late device (read).
+  const auto relay_key = member_key_at(dir / "relay");
+  const auto late_key = member_key_at(dir / "late");
   {
     auto device = open_node(dir / "device");
     for (size_t first = 0; first < total; first += wave) {
@@ -1085,6 +1164,8 @@ hosting_result hosting_run(const fs::path& dir, size_t total, size_t wave, size_
             for (size_t i = k; i < count; i += 4) {
               auto name = name_of(first + i);
               auto db = checked(device->open_database(name), "open_database " + name);
+              share(db, relay_key, access_rights::relay);
+              share(db, late_key, access_rights::read);
               for (int j = 0; j < 2; ++j)
                 checked(db.insert(collection, {{"db", name}, {"j", static_cast<int64_t>(j)}}), "insert");
               std::lock_guard<std::mutex> g(m);
@@ -1278,8 +1359,9 @@ int run_sync(const options& opts) {
         opened.push_back(res.open_ms);
         created.push_back(res.create_ms);
       }
-      ms.note = "fresh node: sync_with(tcp://127.0.0.1) of a database holding 10,000 3-field records (written with "
-                "database::write in batches of 1,000) until wait_synced returns; includes creating the replica's "
+      ms.note = "fresh node, invited rw by the owner: sync_with(tcp://127.0.0.1) of a sealed (end-to-end encrypted) "
+                "database holding 10,000 3-field records (written with database::write in batches of 1,000; the "
+                "member opens each operation) until wait_synced returns; includes creating the replica's "
                 "database; medians: handshake done after " + num(median(opened)) + " ms, first operations applied "
                 "after " + num(median(first)) + " ms; creating another database on that node takes " +
                 num(median(created)) + " ms";
@@ -1369,7 +1451,9 @@ int run_sync(const options& opts) {
       hop99.samples.push_back(res.hop1_p99_us);
       achieved = res.achieved_rate;
     }
-    p50.note = p99.note = "three nodes in this process over TCP loopback: device A inserts " + num(rate, 0) +
+    p50.note = p99.note = "three nodes in this process over TCP loopback, database sealed (A owns it; B is "
+                          "invited rw, the relay r so that it can time its arrivals): device A inserts " +
+                          num(rate, 0) +
                           " records/s paced for " + num(seconds, 0) + " s (after 200 untimed) with its steady-clock "
                           "send time in a field; device B's change feed (database::subscribe) records arrival; "
                           "from before A's blocking insert to B's callback (last run paced at " +
@@ -1426,7 +1510,8 @@ int run_sync(const options& opts) {
     const std::string prefix = "relay_sessions_" + std::to_string(want);
     auto shape = [&](size_t count) {
       return std::to_string(count) + " sync links on TCP loopback to one relay (a `blazedb serve` process): " +
-             std::to_string(count / 2) + " relay databases, each shared by two device databases (A, B) on " +
+             std::to_string(count / 2) + " relay databases, each shared by two device databases (A owns it, "
+             "sealed, and invites B rw and the relay with relay rights) on " +
              std::to_string(client_nodes) + " client nodes in this process, one link per device database";
     };
     figure conn{prefix, "sessions", target::at_least(static_cast<double>(want)), 0, {}, ""};
@@ -1577,7 +1662,8 @@ int run_sync(const options& opts) {
       open_idle.note = "the relay's open databases once every session had ended and its idle time (1 s) passed";
       report(open_idle);
       figure waves{prefix + "_wave_s", "s", target{}, 1, res.wave_secs, ""};
-      waves.note = "per wave of " + std::to_string(wave) + " databases: create, write 2 records each, sync with "
+      waves.note = "per wave of " + std::to_string(wave) + " databases: create (sealed), invite the relay (relay "
+                   "rights) and the late device (r), write 2 records each, sync with "
                    "the relay (which creates its copies, 4 at a time) and close (median of the waves)";
       report(waves);
       figure reopen{prefix + "_late_sync_ms", "ms", target{}, 0, {res.late_secs * 1e3}, ""};

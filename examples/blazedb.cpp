@@ -44,6 +44,11 @@ int run(int argc, char** argv) {
   auto* buffered = app.add_flag("--buffered", buffered_flag, "Write-ahead log without fsync (the default)");
   sync->excludes(buffered);
   app.add_flag("-v,--verbose", g.verbose, "Debug logging on stderr");
+  // On the commands that may create a database (docs/cli.md "Ownership").
+  const char* plaintext_help =
+    "A database this command creates: owned by this node but not end-to-end encrypted (the servers it syncs with "
+    "can read it); without it new databases are sealed. A sealed database cannot be unsealed";
+  auto plaintext_option = [&](CLI::App* c) { c->add_flag("--plaintext", g.plaintext, plaintext_help); };
 
   // ---- writes
   put_args put;
@@ -51,6 +56,7 @@ int run(int argc, char** argv) {
   c_put->add_option("COLLECTION", put.collection, "Collection")->type_name("")->required();
   c_put->add_option("--id", put.id, "Record id (32 hex digits): create or update this record")->type_name("ID");
   c_put->add_option("FIELDS", put.fields, "Fields to write (VALUE: a JSON literal, else a string)")->type_name("FIELD=VALUE");
+  plaintext_option(c_put);
 
   field_args set, inc, add, rm;
   auto field_command = [&](const char* name, const char* help, field_args& a, const char* value_name,
@@ -60,6 +66,7 @@ int run(int argc, char** argv) {
     c->add_option("ID", a.id, "Record id (32 hex digits)")->type_name("")->required();
     c->add_option("FIELD", a.field, "Field name")->type_name("")->required();
     c->add_option(value_name, a.value, value_help)->required()->type_name("");
+    plaintext_option(c);
     return c;
   };
   auto* c_set = field_command("set", "Set a field (last writer wins)", set, "VALUE",
@@ -75,12 +82,14 @@ int run(int argc, char** argv) {
   auto* c_del = app.add_subcommand("del", "Delete a record (a later write resurrects it)");
   c_del->add_option("COLLECTION", del.collection, "Collection")->type_name("")->required();
   c_del->add_option("ID", del.id, "Record id (32 hex digits)")->type_name("")->required();
+  plaintext_option(c_del);
 
   index_args index;
   auto* c_index = app.add_subcommand("index", "Create (or with --drop, drop) an index on a field");
   c_index->add_option("COLLECTION", index.collection, "Collection")->type_name("")->required();
   c_index->add_option("FIELD", index.field, "Field name")->type_name("")->required();
   c_index->add_flag("--drop", index.drop, "Drop the index instead");
+  plaintext_option(c_index);
 
   // ---- reads
   auto* c_get = app.add_subcommand("get", "Print a record as one JSON object");
@@ -128,6 +137,7 @@ int run(int argc, char** argv) {
   c_txn->add_option("--file", txn_a.file, "The writes: a JSON list, each naming its \"db\" ('-': stdin)")
     ->type_name("WRITES.json")->required();
   c_txn->add_option("--group", txn_a.group, "Only this group's databases may be written")->type_name("NAME");
+  plaintext_option(c_txn);
 
   group_args group_a;
   auto* c_group = app.add_subcommand("group", "Sync groups: create, list, sync");
@@ -136,6 +146,12 @@ int run(int argc, char** argv) {
   c_group_create->add_option("NAME", group_a.name, "Group name")->type_name("")->required();
   c_group_create->add_option("DATABASES", group_a.databases, "Member databases (created when missing)")
     ->type_name("")->required();
+  plaintext_option(c_group_create);
+  c_group_create
+    ->add_flag("--join", group_a.join,
+               "The databases are another node's: missing ones are created to join (their access lists arrive "
+               "with `group sync`)")
+    ->excludes("--plaintext");
   auto* c_group_list = c_group->add_subcommand("list", "Print the groups, one JSON object per line");
   auto* c_group_sync = c_group->add_subcommand("sync", "Sync every database of a group with a peer");
   c_group_sync->add_option("NAME", group_a.name, "Group name")->type_name("")->required();
@@ -153,14 +169,19 @@ int run(int argc, char** argv) {
   c_id->add_flag("--json", id_a.json, "One JSON object instead of text");
   invite_args invite_a;
   auto* c_invite = app.add_subcommand(
-    "invite", "Grant a member key rights on --db (creates the access list, owned by this node, if there is none)");
+    "invite", "Grant a member key rights on --db (a missing database is created first, owned by this node)");
   c_invite->add_option("MEMBER_KEY", invite_a.member, "The member's key, as `blazedb id` prints it")->required();
   c_invite->add_option("--rights", invite_a.rights, "relay, r, rw or admin (default rw)");
-  c_invite->add_flag("--plaintext", invite_a.plaintext,
-                     "Create the access list unsealed: the servers it syncs with can read (and query) the data");
+  plaintext_option(c_invite);
   c_invite->add_option("--url", invite_a.url, "Where the member should sync (a hint carried by the token)")
     ->type_name("URL");
   c_invite->add_flag("--json", invite_a.json, "One JSON object instead of text");
+  revoke_args revoke_a;
+  auto* c_revoke = app.add_subcommand(
+    "revoke", "Take every right on --db from a member; a sealed database gets a new content key (epoch)");
+  c_revoke->add_option("MEMBER", revoke_a.member, "The member's key (as `blazedb id` prints it) or its node id")
+    ->type_name("MEMBER_KEY|NODE_ID")->required();
+  c_revoke->add_flag("--json", revoke_a.json, "One JSON object instead of text");
   join_args join_a;
   auto* c_join = app.add_subcommand(
     "join", "Join the database an invitation token names: sync it from URL once and check owner, rights and keys");
@@ -290,6 +311,8 @@ int run(int argc, char** argv) {
     return cmd_id(g, id_a);
   if (c_invite->parsed())
     return cmd_invite(g, invite_a);
+  if (c_revoke->parsed())
+    return cmd_revoke(g, revoke_a);
   if (c_join->parsed())
     return cmd_join(g, join_a);
   if (c_serve->parsed())

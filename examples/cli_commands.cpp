@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <filesystem>
@@ -199,16 +200,32 @@ public:
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
-  /// The database named by --db: created when `create`, else it must exist.
+  /// The database named by --db: created when `create` (owned by this
+  /// node: sealed, or plaintext with --plaintext), else it must exist.
   database& db(bool create) {
     if (!db_) {
-      auto d = node_->open_database(g_.db, create, create ? g_.mode : std::nullopt);
+      if (create) {
+        auto names = node_->databases();
+        if (!names)
+          fail(names.error());
+        created_ = std::find(names->begin(), names->end(), g_.db) == names->end();
+      }
+      database_options o;
+      o.create = create;
+      o.as = creating_as(g_);
+      if (create)
+        o.mode = g_.mode;
+      auto d = node_->open_database(g_.db, o);
       if (!d)
         fail(d.error());
       db_.emplace(std::move(*d));
+      if (create && g_.plaintext && !created_)
+        refuse_unsealing(*db_);
     }
     return *db_;
   }
+  /// Whether db(true) created the database.
+  bool created() const { return created_; }
   node& n() { return *node_; }
 
 private:
@@ -217,6 +234,7 @@ private:
   const global_options& g_;
   std::unique_ptr<node> node_;
   std::optional<database> db_;
+  bool created_ = false;
 };
 
 void check(const status& s) {
@@ -231,6 +249,18 @@ void fail(const status& s) {
 }
 
 void usage(const std::string& message) { throw cli_error(exit_usage, one_line(message)); }
+
+new_database creating_as(const global_options& g) { return g.plaintext ? new_database::plaintext : new_database::sealed; }
+
+void refuse_unsealing(const database& db) {
+  auto list = db.access();
+  if (!list)
+    fail(list.error());
+  if (list->is_sealed())
+    fail({errc::invalid_argument, "--plaintext: database " + db.name() +
+                                    " is sealed (end-to-end encrypted) since it was created, and a database cannot "
+                                    "be unsealed (leave --plaintext out, or use a new database)"});
+}
 
 std::unique_ptr<node> open_node(const global_options& g, node_options o) {
   o.data_dir = g.data_dir;
@@ -691,44 +721,23 @@ int cmd_invite(const global_options& g, const invite_args& a) {
       usage("--url: " + v.message);
   }
   session s(g, access::write);
-  auto& db = s.db(true);
+  auto& db = s.db(true);  // a missing database: created here, owned by this node
+  const bool created = s.created();
   auto& self = s.n().ident();
-  auto apply = [&](result<std::vector<write>> ws) {
-    if (!ws)
-      fail(ws.error());
-    auto out = db.write(writes(ws->begin(), ws->end()));
-    if (!out)
-      fail(out.error());
-    for (auto& o : *out)
-      check(o.st);
-  };
   auto list = db.access();
   if (!list)
     fail(list.error());
-  bool created = list->empty();
-  if (!created && a.plaintext && list->is_sealed())
-    fail({errc::invalid_argument, "--plaintext: the access list of " + db.name() +
-                                    " is sealed (end-to-end encrypted) since it was created; that never changes"});
-  if (!created && !list->is_admin(self.id))
+  if (!list->empty() && !list->is_admin(self.id))
     fail({errc::forbidden, "this node (" + self.id.to_hex() + ") is not an admin of " + db.name() +
                              ": only the owner (" + list->owner_id().to_hex() + ") or an admin can invite"});
-  if (created) {
-    // sealed by default: relays and servers store ciphertext they cannot read
-    apply(blaze::access::create(*list, member_key_of(self), !a.plaintext));
-    list = db.access();
-    if (!list)
-      fail(list.error());
-  }
-  // A reader of a sealed database gets every content key this node holds,
-  // wrapped for the member's X25519 key: unwrap ours first.
-  keyring ring;
-  if (list->is_sealed()) {
-    ring = keyring::unlock(*list, self.id, *self.exchange);
-    if (auto k = ring.sealing_key(*list); !k && can_read(*rights))
-      fail({errc::forbidden, "this node cannot read " + db.name() + " (" + k.error().message +
-                               "), so it cannot give a reader its keys"});
-  }
-  apply(blaze::access::grant(*list, *member, *rights, ring));
+  // The member's record; a reader of a sealed database also gets every
+  // content key this node holds, wrapped for its X25519 key. A database
+  // without a list (one joined here whose list has not arrived) is refused
+  // by the library with the reason.
+  check(db.share(*member, *rights));
+  list = db.access();
+  if (!list)
+    fail(list.error());
   invite_token token;
   token.database = db.name();
   token.owner = *list->owner();
@@ -744,20 +753,76 @@ int cmd_invite(const global_options& g, const invite_args& a) {
     o["database"] = db.name();
     o["member"] = member->id().to_hex();
     o["rights"] = to_string(*rights);
-    o["created_access_list"] = created;
+    o["created_access_list"] = created;  // this invite created the database, and with it its list
     o["sealed"] = list->is_sealed();
     o["owner"] = list->owner_id().to_hex();
     o["token"] = *text;
     print_json_line(o.dump());
   } else {
     if (created)
-      std::cout << "created the access list of " << db.name() << " (owner: this node; "
+      std::cout << "created database " << db.name() << " (owner: this node; "
                 << (list->is_sealed() ? "sealed: end-to-end encrypted" : "plaintext: the servers it syncs with can read it")
                 << ")\n";
     std::cout << "granted " << to_string(*rights) << " on " << db.name() << " to node " << member->id().to_hex()
               << "\ninvitation token (give it to the member; it is not secret):\n" << *text
               << "\nsync the access list to the relay, then the member runs: blazedb join "
               << (a.url.empty() ? std::string("URL") : a.url) << " " << *text << "\n";
+  }
+  return exit_ok;
+}
+
+int cmd_revoke(const global_options& g, const revoke_args& a) {
+  // A member key (what `blazedb id` prints and `invite` took) or a node id.
+  node_id who;
+  if (auto id = node_id::from_hex(a.member)) {
+    who = *id;
+  } else if (auto key = crypto::member_key::parse(a.member)) {
+    who = key->id();
+  } else {
+    usage("expected a member key (as `blazedb id` prints it) or a node id (32 hex digits), got '" + a.member + "'");
+  }
+  session s(g, access::read);  // never creates a database
+  auto& db = s.db(false);
+  auto& self = s.n().ident();
+  auto before = db.access();
+  if (!before)
+    fail(before.error());
+  if (before->empty())
+    fail({errc::invalid_argument, "database " + db.name() + " has no access list" +
+                                    (db.status_info() && db.status_info()->access == "joining"
+                                       ? " yet (joined here; it arrives with sync)"
+                                       : "") +
+                                    ": nobody to revoke"});
+  if (!before->is_admin(self.id))
+    fail({errc::forbidden, "this node (" + self.id.to_hex() + ") is not an admin of " + db.name() +
+                             ": only the owner (" + before->owner_id().to_hex() + ") or an admin can revoke"});
+  const access_rights had = before->rights_of(who);
+  check(db.revoke(who));
+  auto after = db.access();
+  if (!after)
+    fail(after.error());
+  const bool rotated = after->epoch() != before->epoch();
+  if (a.json) {
+    nlohmann::ordered_json o;
+    o["database"] = db.name();
+    o["member"] = who.to_hex();
+    o["had"] = to_string(had);
+    o["sealed"] = after->is_sealed();
+    if (after->is_sealed())
+      o["epoch"] = after->epoch();
+    else
+      o["epoch"] = nullptr;
+    o["new_epoch"] = rotated;
+    print_json_line(o.dump());
+  } else {
+    std::cout << "revoked node " << who.to_hex() << " (" << to_string(had) << ") on " << db.name() << '\n';
+    if (!after->is_sealed())
+      std::cout << "plaintext database: no content key to change; sync so its peers stop serving the node\n";
+    else if (rotated)
+      std::cout << "new content key: epoch " << after->epoch()
+                << " (the node keeps what it could read, not what is written from now on); sync it to the members\n";
+    else
+      std::cout << "it held no content key: the epoch stays " << after->epoch() << '\n';
   }
   return exit_ok;
 }

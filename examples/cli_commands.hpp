@@ -16,6 +16,7 @@
 
 namespace blaze {
 class node;
+class database;
 } // namespace blaze
 
 namespace blaze::cli {
@@ -47,7 +48,21 @@ struct global_options {
   bool db_given = false;               // --db was on the command line
   std::optional<durability> mode;      // --sync / --buffered
   bool verbose = false;
+  // --plaintext (on the commands that may create a database): a database
+  // this command creates is owned by this node and access-controlled but not
+  // end-to-end encrypted (a server that must read or query it). Without it
+  // a new database is sealed. An existing sealed database cannot be unsealed:
+  // the command fails.
+  bool plaintext = false;
 };
+
+/// What a database the command creates starts with: plaintext with
+/// --plaintext, else sealed (new_database, storage/store.hpp).
+new_database creating_as(const global_options& g);
+/// --plaintext named `db`, which exists: fails (before anything is written)
+/// when it is sealed, since a database cannot be unsealed. A plaintext one,
+/// or one joined here whose list has not arrived, passes.
+void refuse_unsealing(const database& db);
 
 /// A node on the data directory (and durability) of `g`, with `o`'s other
 /// options; fails (cli_error) when it cannot be opened.
@@ -108,8 +123,12 @@ struct status_args {
 struct invite_args {
   std::string member;        // a member key (blazedb id)
   std::string rights = "rw"; // relay, r, rw, admin
-  bool plaintext = false;    // create the access list unsealed (servers may read the data)
   std::string url;           // a URL hint carried by the token (where the member should sync)
+  bool json = false;
+};
+
+struct revoke_args {
+  std::string member;  // a member key (blazedb id) or a node id (32 hex digits)
   bool json = false;
 };
 
@@ -134,9 +153,13 @@ int cmd_compact(const global_options& g, const compact_args& a);
 /// Prints the node id and Ed25519 public key of the data directory (made on
 /// first use); works while another process holds the directory.
 int cmd_id(const global_options& g, const status_args& a);
-/// Grants a member key rights on --db, creating the access list (this node
-/// the owner; sealed unless --plaintext) when the database has none, and
-/// prints the invitation token the member joins with (docs/security.md §5).
+/// Grants a member key rights on --db (database::share) and prints the
+/// invitation token the member joins with (docs/security.md §5). A missing
+/// database is created first, owned by this node (sealed unless
+/// --plaintext); --plaintext on an existing sealed database fails.
 int cmd_invite(const global_options& g, const invite_args& a);
+/// Takes every right on --db from a member (database::revoke); for a sealed
+/// database a reader's removal makes a new content key (epoch), printed.
+int cmd_revoke(const global_options& g, const revoke_args& a);
 
 } // namespace blaze::cli

@@ -176,9 +176,17 @@ int cmd_txn(const global_options& g, const txn_args& a) {
   auto n = open_node(g);
   // The group: the named one, or every database the transaction names.
   auto members = a.group.empty() ? named : members_of(g, a.group);
-  auto grp = n->sync_group(members);
+  // A database the transaction creates is owned by this node (sealed, or
+  // plaintext with --plaintext).
+  sync_group_options go;
+  go.as = creating_as(g);
+  auto grp = n->sync_group(members, go);
   if (!grp)
     fail(grp.error());
+  if (g.plaintext)
+    for (auto& m : members)
+      if (auto db = n->open_database(m, false); db)
+        refuse_unsealing(*db);
   auto r = (*grp)->commit(t);
   if (!r)
     fail(r.error());
@@ -205,9 +213,19 @@ int cmd_group_create(const global_options& g, const group_args& a) {
     if (auto s = validate_database_name(d); !s)
       fail(s);
   auto n = open_node(g);  // creates the data directory
-  for (auto& d : a.databases)
-    if (auto db = n->open_database(d, true, g.mode); !db)
+  // Missing databases: owned by this node (sealed, or plaintext with
+  // --plaintext), or with --join another node's, whose lists arrive with
+  // `group sync`.
+  database_options o;
+  o.as = a.join ? new_database::join : creating_as(g);
+  o.mode = g.mode;
+  for (auto& d : a.databases) {
+    auto db = n->open_database(d, o);
+    if (!db)
       fail(db.error());
+    if (g.plaintext)
+      refuse_unsealing(*db);
+  }
   auto groups = read_groups(g);
   auto dbs = a.databases;
   std::sort(dbs.begin(), dbs.end());
@@ -233,7 +251,10 @@ int cmd_group_sync(const global_options& g, const group_args& a) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto n = open_node(g);
-  auto grp = n->sync_group(members);
+  // A member database missing here is another node's: it joins, as `sync` does.
+  sync_group_options o;
+  o.as = new_database::join;
+  auto grp = n->sync_group(members, o);
   if (!grp)
     fail(grp.error());
   if (auto s = (*grp)->start(a.url); !s)

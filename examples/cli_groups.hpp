@@ -17,6 +17,7 @@ struct txn_args {
 struct group_args {
   std::string name;
   std::vector<std::string> databases;  // group create
+  bool join = false;                   // group create: missing databases are another node's (new_database::join)
   std::string url;                     // group sync
   bool follow = false;
   int timeout_s = 60;

@@ -48,15 +48,6 @@ std::string hex_of(std::string_view bytes) {
   return out;
 }
 
-// An error the peer (or this side) ended the link with that retrying will
-// not cure: the join is refused at once rather than at the timeout.
-bool fatal_link_error(const std::string& e) {
-  for (const char* p : {"forbidden:", "unauthenticated:", "corrupt:", "version_mismatch:"})
-    if (e.rfind(p, 0) == 0)
-      return true;
-  return false;
-}
-
 // Live records outside `_access`: what this node can read.
 uint64_t visible_records(const database& db) {
   auto st = db.status_info();
@@ -142,8 +133,16 @@ public:
   }
 
 private:
+  // Another node's database: a new one is created to join
+  // (new_database::join), so it holds nothing and takes no local write until
+  // the owner's access list arrives through the sync.
   void open(bool create) {
-    auto d = n_->open_database(name_, create, create ? g_.mode : std::nullopt);
+    database_options o;
+    o.create = create;
+    o.as = new_database::join;
+    if (create)
+      o.mode = g_.mode;
+    auto d = n_->open_database(name_, o);
     if (!d)
       fail(d.error());
     db_.emplace(std::move(*d));
@@ -205,7 +204,7 @@ int cmd_join(const global_options& g, const join_args& a) {
       last = links.front();
     if (last.synced)
       break;
-    if (fatal_link_error(last.last_error)) {
+    if (fatal_link_error(last.last_error)) {  // cli_sync.hpp
       (*h)->stop();
       h->reset();
       j.refuse({errc::forbidden, "the peer at " + url + " refused: " + last.last_error +

@@ -238,6 +238,20 @@ int cmd_sync(const global_options& g, const sync_args& a) {
       auto [links, p] = snapshot();
       bar.show(links, p);
       synced = std::all_of(links.begin(), links.end(), [](auto& l) { return l.synced; });
+      // A refusal (forbidden: this node is not a member, or the peer holds
+      // another database of that name) is not cured by retrying until the
+      // timeout: fail now.
+      for (auto& l : links)
+        if (!l.synced && fatal_link_error(l.last_error)) {
+          bar.done();
+          link.stop();
+          fail({errc::forbidden,
+                "the peer at " + a.url + " refused " + l.database + ": " + l.last_error +
+                  (l.last_error.rfind("forbidden:", 0) == 0
+                     ? " (is this node a member? the owner invites it with `blazedb invite`, and a database the "
+                       "owner shares is opened here with `blazedb join`)"
+                     : "")});
+        }
       if (!synced && std::chrono::steady_clock::now() - started > std::chrono::seconds(a.timeout_s)) {
         bar.done();
         std::string why;
@@ -281,6 +295,13 @@ int cmd_sync(const global_options& g, const sync_args& a) {
 }
 
 void print_json_line(const std::string& line) { std::cout << line << '\n'; }
+
+bool fatal_link_error(const std::string& e) {
+  for (const char* p : {"forbidden:", "unauthenticated:", "corrupt:", "version_mismatch:"})
+    if (e.rfind(p, 0) == 0)
+      return true;
+  return false;
+}
 
 std::optional<std::string> read_peers_file(const std::string& data_dir) {
   std::ifstream f(std::filesystem::path(data_dir) / "peers.json");

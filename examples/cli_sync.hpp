@@ -38,6 +38,11 @@ int cmd_sync(const global_options& g, const sync_args& a);
 /// The peers file a running serve/sync process keeps in the data directory.
 std::optional<std::string> read_peers_file(const std::string& data_dir);
 
+/// Whether a link's last_error is one the peer (or this side) ended the link
+/// with that retrying will not cure (forbidden, unauthenticated, corrupt,
+/// version_mismatch): `join` and `sync --once` fail at once on it.
+bool fatal_link_error(const std::string& last_error);
+
 /// Prints one line of JSON on stdout.
 void print_json_line(const std::string& line);
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: the seed's multi-device scenario across real processes (a
-# relay and three devices, examples/devices), then the bug tracker on one
-# node through the C++ embedding API (bug_tracker) and the `blazedb` CLI.
+# relay and three devices, examples/devices: the phone owns `bugs`, sealed,
+# and shares it; the tablet and the laptop join it), then the bug tracker
+# through the C++ embedding API (bug_tracker: two nodes in one process) and
+# the `blazedb` CLI (a database it creates is owned by the node and sealed).
 set -euo pipefail
 build=${1:-build}
 cli="$build/examples/blazedb"
@@ -9,7 +11,7 @@ echo "=== three devices and a relay, each its own process, syncing over TCP ==="
 "$build/examples/devices/devices" demo --blazedb "$cli"
 
 echo
-echo "=== one node, two databases synced by hand (the embedding API) ==="
+echo "=== two nodes in one process, synced by hand (the embedding API) ==="
 "$build/examples/bug_tracker/bug_tracker"
 
 echo

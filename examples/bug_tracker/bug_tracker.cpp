@@ -1,7 +1,11 @@
-// The seed's bug tracker on one node: the local BlazeDB embedding API end to
-// end. Two databases on one node stand in for two devices ("phone" and
-// "laptop") that edit offline and then exchange operations by hand — the
-// same merge the sync protocol performs over the network.
+// The seed's bug tracker: the local BlazeDB embedding API end to end. Two
+// nodes in one process, each with its own data directory, stand in for two
+// devices ("phone" and "laptop") that edit database `bugs` offline and then
+// exchange operations by hand — the same merge the sync protocol performs
+// over the network. The phone creates `bugs` (owned by it, end-to-end
+// encrypted) and shares it with the laptop, which opens it to join: the
+// access list, and the content key wrapped for the laptop, arrive with the
+// first exchange.
 //
 //   bug_tracker [DATA_DIR]
 #include "core/json.hpp"
@@ -38,12 +42,17 @@ void show(const char* title, const std::vector<row>& rows) {
     std::cout << "    " << r.id.to_hex().substr(0, 8) << "  " << to_json(r.doc).dump() << "\n";
 }
 
+struct device {
+  const char* name;
+  database& db;
+};
+
 // Hands every operation `from` has and `to` lacks over to `to`.
-void exchange(database& from, database& to) {
-  auto have = check(to.status_info(), "status").versions;
-  auto ops = check(from.operations_after(have, 1'000'000), "read oplog");
-  auto rep = check(to.apply(std::move(ops)), "apply");
-  std::cout << "  " << from.name() << " -> " << to.name() << ": " << rep.applied << " operations applied, "
+void exchange(const device& from, const device& to) {
+  auto have = check(to.db.status_info(), "status").versions;
+  auto ops = check(from.db.operations_after(have, 1'000'000), "read oplog");
+  auto rep = check(to.db.apply(std::move(ops)), "apply");
+  std::cout << "  " << from.name << " -> " << to.name << ": " << rep.applied << " operations applied, "
             << rep.duplicates << " duplicates, " << rep.refused.size() << " refused\n";
 }
 
@@ -53,13 +62,24 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   std::filesystem::path dir = argc > 1 ? argv[1] : std::filesystem::temp_directory_path() / "blazedb-bug-tracker";
   std::filesystem::remove_all(dir);
-  node_options opts;
-  opts.data_dir = dir;
-  auto n = check(node::open(opts), "open node");
-  std::cout << "BlazeDB bug tracker demo\n  node " << n->id().to_hex() << "\n  data " << dir.string() << "\n\n";
+  auto open_node = [&](const char* name) {
+    node_options opts;
+    opts.data_dir = dir / name;
+    return check(node::open(opts), "open node");
+  };
+  auto phone_node = open_node("phone");
+  auto laptop_node = open_node("laptop");
+  std::cout << "BlazeDB bug tracker demo\n  phone  node " << phone_node->id().to_hex() << "\n  laptop node "
+            << laptop_node->id().to_hex() << "\n  data " << dir.string() << "\n\n";
 
-  auto phone = check(n->open_database("phone"), "open phone");
-  auto laptop = check(n->open_database("laptop"), "open laptop");
+  std::cout << "0. the phone creates `bugs` (owned by it, end-to-end encrypted) and shares it with the laptop,\n"
+               "   which opens it to join\n";
+  auto phone = check(phone_node->open_database("bugs"), "open bugs on the phone");
+  check(phone.share(member_key_of(laptop_node->ident()), access_rights::read_write), "share with the laptop");
+  database_options join;
+  join.as = new_database::join;
+  auto laptop = check(laptop_node->open_database("bugs", join), "join bugs on the laptop");
+  const device p{"phone", phone}, l{"laptop", laptop};
 
   std::cout << "1. insert bugs on the phone, index them by priority\n";
   check(phone.create_index("bugs", "priority"), "create index");
@@ -75,7 +95,8 @@ int main(int argc, char** argv) {
   show("bugs", check(phone.query("bugs").order_by("priority").run(), "query"));
 
   std::cout << "\n2. the laptop receives them (sync by hand)\n";
-  exchange(phone, laptop);
+  exchange(p, l);
+  std::cout << "  laptop: " << check(laptop.status_info(), "status").access << " (the access list arrived)\n";
 
   std::cout << "\n3. both devices edit offline\n";
   // A concurrent edit of one field: LWW picks one, the other is a conflict.
@@ -93,8 +114,8 @@ int main(int argc, char** argv) {
   check(laptop.update("bugs", crash, {{"priority", 1}}), "update");
 
   std::cout << "\n4. they exchange operations both ways\n";
-  exchange(phone, laptop);
-  exchange(laptop, phone);
+  exchange(p, l);
+  exchange(l, p);
 
   std::cout << "\n5. both replicas now hold the same records\n";
   auto a = check(phone.query("bugs").order_by("title").run(), "query");
@@ -119,9 +140,9 @@ int main(int argc, char** argv) {
              "query"));
 
   std::cout << "\n7. conflicts resolved automatically (last writer wins, loser kept for review)\n";
-  for (auto* db : {&phone, &laptop})
-    for (auto& c : check(db->list_conflicts(), "conflicts"))
-      std::cout << "  " << db->name() << ": " << c.collection << "/" << c.record.to_hex().substr(0, 8) << "."
+  for (auto* d : {&p, &l})
+    for (auto& c : check(d->db.list_conflicts(), "conflicts"))
+      std::cout << "  " << d->name << ": " << c.collection << "/" << c.record.to_hex().substr(0, 8) << "."
                 << c.field << " winner=" << to_json(c.winner).dump() << " loser=" << to_json(c.loser).dump()
                 << "\n";
 

@@ -82,7 +82,9 @@ int run_device(const device_args& a) {
     return 1;
   }
   auto& nd = **n;
-  auto db = check(nd.open_database(a.db));
+  database_options dbo;
+  dbo.as = a.join ? new_database::join : new_database::sealed;
+  auto db = check(nd.open_database(a.db, dbo));
   auto got = std::make_shared<probes>();
   auto self_origin = replica_id(nd.id(), a.db);
   auto sub = db.subscribe("probes", [got, self_origin](const change& c) {
@@ -144,27 +146,17 @@ int run_device(const device_args& a) {
         reply = ok({{"member_key", member_key_of(nd.ident()).to_string()}});
       } else if (name == "share") {
         // ["share", MEMBER_KEY, RIGHTS]: grants a member rights on the
-        // database; the first share makes this device the owner of a sealed
-        // (end-to-end encrypted) access list (docs/security.md §3, §4.3).
+        // database (database::share; docs/security.md §4): this device
+        // must own it (or be an admin). A reader of a sealed database gets
+        // its content keys; a relay none.
         auto member = crypto::member_key::parse(str(1));
         if (!member)
           throw std::runtime_error("share: " + member.error().message);
         auto rights = parse_rights(str(2));
         if (!rights)
           throw std::runtime_error("share: unknown rights " + str(2));
-        auto apply = [&](result<std::vector<write>> ws) {
-          if (!ws)
-            throw std::runtime_error("share: " + ws.error().message);
-          for (auto& o : check(db.write(writes(ws->begin(), ws->end()))))
-            if (!o.st)
-              throw std::runtime_error("share: " + o.st.message);
-        };
-        auto list = check(db.access());
-        if (list.empty()) {
-          apply(access::create(list, member_key_of(nd.ident()), true));
-          list = check(db.access());
-        }
-        apply(access::grant(list, *member, *rights, keyring::unlock(list, nd.id(), *nd.ident().exchange)));
+        if (auto s = db.share(*member, *rights); !s)
+          throw std::runtime_error("share: " + s.to_string());
         reply = ok({{"sealed", check(db.access()).is_sealed()}});
       } else if (name == "security") {
         auto st = check(db.status_info());

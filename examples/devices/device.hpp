@@ -11,6 +11,11 @@
 //
 // KEY names a record; its id is derived from the key, so every device
 // addresses the same record by the same key.
+//
+// The database: a device creates it as its own (owned, sealed) unless
+// --join: then it is another node's, which takes writes once its owner
+// shared it (["share", MEMBER_KEY, RIGHTS] on the owner's device) and the
+// access list arrived through sync (["security"] tells "joining" until then).
 #pragma once
 
 #include <string>
@@ -25,6 +30,7 @@ struct device_args {
   std::string ca;           // trust this CA for tls:// and wss://
   std::vector<std::string> collections;
   bool start_paused = false;
+  bool join = false;        // open `db` as another node's (new_database::join)
 };
 
 /// Runs the command loop until ["quit"] or EOF; returns the exit code.

@@ -3,7 +3,7 @@
 // processes (phone, tablet, laptop), each a node with its own data directory.
 //
 //   devices demo [--transport tcp|tls|ws|wss] [--blazedb PATH] [--keep]
-//   devices device --data DIR --url URL [--db NAME] [--ca FILE] [--paused]
+//   devices device --data DIR --url URL [--db NAME] [--ca FILE] [--paused] [--join]
 #include "examples/devices/child_process.hpp"
 #include "examples/devices/dev_certs.hpp"
 #include "examples/devices/device.hpp"
@@ -112,12 +112,16 @@ int demo(const std::string& transport, std::string blazedb, bool keep) {
   std::string url = first->substr(std::string("listening on ").size());
   std::cout << "relay   " << url << "  (blazedb serve, pid " << relay->pid() << ")\n";
 
-  // ---- three devices
+  // ---- three devices: the phone creates `bugs` (owned by it, sealed); the
+  // tablet and the laptop open it to join (new_database::join): they take
+  // writes once the phone shared it with them and its access list arrived.
   std::vector<device_proc> devs;
   for (std::string name : {"phone", "tablet", "laptop"}) {
     std::vector<std::string> argv{self_exe().string(), "device", "--data", (dir / name).string(), "--url", url};
     if (!ca.empty())
       argv.insert(argv.end(), {"--ca", ca});
+    if (name != "phone")
+      argv.push_back("--join");
     devs.push_back({name, std::make_unique<child_process>(argv)});
     auto ready = devs.back().p->read_line(30s);
     if (!ready)
@@ -147,8 +151,8 @@ int demo(const std::string& transport, std::string blazedb, bool keep) {
     throw std::runtime_error("the devices did not converge");
   };
 
-  std::cout << "\n0. the phone shares `bugs`, end-to-end encrypted: the tablet and the laptop as members\n"
-               "   (rw), the relay as a relay (it stores and forwards, and cannot read)\n";
+  std::cout << "\n0. the phone owns `bugs`, end-to-end encrypted, and shares it: the tablet and the laptop\n"
+               "   as members (rw; they joined it), the relay as a relay (it stores and forwards, and cannot read)\n";
   phone.call({"share", relay_key, "relay"});
   for (auto* d : {&tablet, &laptop})
     phone.call({"share", d->call({"member_key"})["member_key"], "rw"});
@@ -300,6 +304,8 @@ int main(int argc, char** argv) {
           }
         } else if (args[i] == "--paused")
           a.start_paused = true;
+        else if (args[i] == "--join")
+          a.join = true;
         else
           throw std::runtime_error("unknown option " + args[i]);
       }

@@ -1,7 +1,9 @@
 // Bank transfers as cross-database transactions (docs/transactions.md):
 // accounts split across two databases, `east` and `west`, on several nodes of
 // one process. Node 0 is the hub the others sync their group {east, west}
-// with (inproc transport). Every node makes random transfers between an
+// with (inproc transport). Node 0 owns both databases (created sealed, end-
+// to-end encrypted) and shares them with every other node (read-write); the
+// others open them to join, and take transfers once the lists arrived. Every node makes random transfers between an
 // account in one database and an account in the other, each a transaction
 // of two increments. With --verify the total balance must be conserved on
 // every node after each node's own transfers (local) and once every replica
@@ -116,7 +118,19 @@ int main(int argc, char** argv) {
     o.data_dir = data / ("node-" + std::to_string(k));
     o.worker_threads = 2;
     ns.push_back(check(node::open(o), "open " + o.data_dir.string()));
-    groups.push_back(check(ns.back()->sync_group({"east", "west"}), "sync_group"));
+    // Node 0 creates the databases (owned by it, sealed); the others join.
+    sync_group_options go;
+    go.as = k == 0 ? new_database::sealed : new_database::join;
+    groups.push_back(check(ns.back()->sync_group({"east", "west"}, go), "sync_group"));
+  }
+  // Node 0 shares both with every other node (once: a second run finds them members).
+  for (const char* name : {"east", "west"}) {
+    auto db = check(ns[0]->open_database(name, false), std::string("open ") + name);
+    auto list = check(db.access(), std::string("access list of ") + name);
+    for (int k = 1; k < nodes; ++k)
+      if (list.rights_of(ns[k]->id()) != access_rights::read_write)
+        if (auto s = db.share(member_key_of(ns[k]->ident()), access_rights::read_write); !s)
+          die(std::string("share ") + name + " with node " + std::to_string(k) + ": " + s.to_string());
   }
   const std::string hub = "inproc://transfer-hub-" + std::to_string(seed);
   serve_options so;

@@ -8,6 +8,7 @@
 #include "core/crypto/ed25519.hpp"
 #include "core/crypto/member_key.hpp"
 #include "runtime/node.hpp"
+#include "tests/common/sharing.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +33,12 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
+
+// A database the CLI creates is owned by this node: its access list (the
+// database record and the owner's member record, collection `_access`) is
+// written at creation, before any write of the command.
+constexpr uint64_t access_ops = 2;      // the access list's operations (seqs 1 and 2)
+constexpr uint64_t access_records = 2;  // ... and its records
 
 struct outcome {
   int code = -1;
@@ -239,8 +246,10 @@ BOOST_AUTO_TEST_CASE(invite_records_grants_in_the_access_list) {
   // the member's key, from its own data directory
   auto member = run({"--data", (dir.path / "member").string(), "id", "--json"}).json_lines().at(0);
   auto key = member.at("member_key").get<std::string>();
+  // the first invite creates `club`: owned by this node, sealed
   auto first = ok({"--db", "club", "invite", key, "--rights", "r", "--json"}).json_lines().at(0);
   BOOST_TEST(first.at("created_access_list").get<bool>());
+  BOOST_TEST(first.at("sealed").get<bool>());
   BOOST_TEST(first.at("rights").get<std::string>() == "r");
   BOOST_TEST(first.at("member").get<std::string>() == member.at("node").get<std::string>());
   auto second = ok({"--db", "club", "invite", key, "--rights", "rw", "--json"}).json_lines().at(0);
@@ -261,6 +270,69 @@ BOOST_AUTO_TEST_CASE(invite_records_grants_in_the_access_list) {
   BOOST_TEST(garbled.code == 2);
   BOOST_TEST(contains(garbled.err, "member key"), garbled.err);
   BOOST_TEST(query({"--db", "club", "_access"}).size() == 3u);
+  // --plaintext cannot unseal it: refused before anything is written
+  auto unseal = cli({"--db", "club", "invite", key, "--rights", "r", "--plaintext"});
+  BOOST_TEST(unseal.code == 1);
+  BOOST_TEST(unseal.one_error_line());
+  BOOST_TEST(contains(unseal.err, "club is sealed"), unseal.err);
+  BOOST_TEST(contains(unseal.err, "cannot be unsealed"), unseal.err);
+  BOOST_TEST(query({"--db", "club", "_access"}).size() == 3u);
+  // on a missing database --plaintext creates it plaintext (owned, not encrypted)
+  auto open = ok({"--db", "board", "invite", key, "--plaintext", "--json"}).json_lines().at(0);
+  BOOST_TEST(open.at("created_access_list").get<bool>());
+  BOOST_TEST(!open.at("sealed").get<bool>());
+  BOOST_TEST(open.at("owner").get<std::string>() == first.at("owner").get<std::string>());
+  auto board = json::parse(ok({"--db", "board", "status", "--json"}).out).at("databases").at(0);
+  BOOST_TEST(board.at("access") == "plaintext");
+  // and the writes that create a database take --plaintext too
+  ok({"--db", "notes", "put", "--plaintext", "notes", "title=x"});
+  auto notes = json::parse(ok({"--db", "notes", "status", "--json"}).out).at("databases").at(0);
+  BOOST_TEST(notes.at("access") == "plaintext");
+  BOOST_TEST(cli({"--db", "club", "put", "--plaintext", "notes", "title=x"}).code == 1);
+}
+
+// `revoke`: the member's rights go to none; a reader of a sealed database
+// takes a new content key (epoch) with it.
+BOOST_AUTO_TEST_CASE(revoke_takes_the_rights_and_rotates_the_key) {
+  auto reader = run({"--data", (dir.path / "reader").string(), "id", "--json"}).json_lines().at(0);
+  auto relay = run({"--data", (dir.path / "relay").string(), "id", "--json"}).json_lines().at(0);
+  ok({"--db", "club", "invite", reader.at("member_key").get<std::string>(), "--rights", "r"});
+  ok({"--db", "club", "invite", relay.at("member_key").get<std::string>(), "--rights", "relay"});
+  auto rights_of = [&](const std::string& node) {
+    for (auto& r : query({"--db", "club", "_access"}))
+      if (r.at("_id") == node)
+        return r.at("rights").get<std::string>();
+    return std::string("(no record)");
+  };
+  BOOST_TEST(rights_of(reader.at("node")) == "r");
+
+  // a relay held no key: the epoch stays (by node id)
+  auto r1 = ok({"--db", "club", "revoke", relay.at("node").get<std::string>(), "--json"}).json_lines().at(0);
+  BOOST_TEST(r1.at("member") == relay.at("node"));
+  BOOST_TEST(r1.at("had") == "relay");
+  BOOST_TEST(r1.at("sealed").get<bool>());
+  BOOST_TEST(r1.at("epoch") == 1);
+  BOOST_TEST(!r1.at("new_epoch").get<bool>());
+  BOOST_TEST(rights_of(relay.at("node")) == "none");
+  // a reader (by member key): a new content key, epoch 2, printed
+  auto text = ok({"--db", "club", "revoke", reader.at("member_key").get<std::string>()}).out;
+  BOOST_TEST(contains(text, "revoked node " + reader.at("node").get<std::string>()), text);
+  BOOST_TEST(contains(text, "epoch 2"), text);
+  BOOST_TEST(rights_of(reader.at("node")) == "none");
+  auto st = json::parse(ok({"--db", "club", "status", "--json"}).out).at("databases").at(0);
+  BOOST_TEST(st.at("key_epochs") == json::parse("[1,2]"));
+
+  // refusals: a non-member, a garbled key, the owner, a missing database
+  auto stranger = cli({"--db", "club", "revoke", std::string(32, 'a')});
+  BOOST_TEST(stranger.code == 1);
+  BOOST_TEST(contains(stranger.err, "not a member"), stranger.err);
+  BOOST_TEST(cli({"--db", "club", "revoke", "nonsense"}).code == 2);
+  auto me = ok({"status", "--json"});
+  auto owner = cli({"--db", "club", "revoke", json::parse(me.out).at("node").get<std::string>()});
+  BOOST_TEST(owner.code == 1);
+  BOOST_TEST(contains(owner.err, "owner"), owner.err);
+  BOOST_TEST(cli({"--db", "nope", "revoke", std::string(32, 'a')}).code == 3);
+  BOOST_TEST(!fs::exists(fs::path(data()) / "nope"));
 }
 
 BOOST_AUTO_TEST_CASE(put_with_id_inserts_then_updates) {
@@ -403,26 +475,33 @@ BOOST_AUTO_TEST_CASE(query_where_order_limit_and_index) {
 }
 
 BOOST_AUTO_TEST_CASE(log_lists_operations) {
-  auto id = put({"bugs", "title=crash", "priority=2"});
+  // Plaintext: the log prints operations as stored, and this case checks
+  // their fields (a sealed database's are ciphertext: see the end).
+  auto id = put({"--plaintext", "bugs", "title=crash", "priority=2"});
   ok({"set", "bugs", id, "title", "fixed"});
   ok({"inc", "bugs", id, "views", "3"});
   ok({"add", "bugs", id, "tags", "ui"});
   ok({"rm", "bugs", id, "tags", "ui"});
   ok({"index", "bugs", "priority"});
   ok({"del", "bugs", id});
-  auto ops = ok({"log"}).json_lines();
-  BOOST_REQUIRE_EQUAL(ops.size(), 7u);
-  std::string origin = ops[0].at("dot").at("origin");
+  auto all = ok({"log"}).json_lines();
+  BOOST_REQUIRE_EQUAL(all.size(), access_ops + 7);
+  std::string origin = all[0].at("dot").at("origin");
   BOOST_TEST(is_hex_id(origin));
   uint64_t last_ts = 0;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    BOOST_TEST(ops[i].at("dot").at("origin") == origin);
-    BOOST_TEST(ops[i].at("dot").at("seq") == i + 1);
-    BOOST_TEST(ops[i].at("collection") == "bugs");
-    uint64_t ts = ops[i].at("timestamp");
+  for (size_t i = 0; i < all.size(); ++i) {
+    BOOST_TEST(all[i].at("dot").at("origin") == origin);
+    BOOST_TEST(all[i].at("dot").at("seq") == i + 1);
+    BOOST_TEST(all[i].at("collection") == (i < access_ops ? "_access" : "bugs"));
+    uint64_t ts = all[i].at("timestamp");
     BOOST_TEST(ts > last_ts);
     last_ts = ts;
   }
+  // the access list is never sealed: its records are readable upserts (the database record names the owner)
+  BOOST_TEST(all[0].at("kind") == "upsert");
+  BOOST_TEST(contains(all[0].at("fields").dump(), R"("field":"owner")"));
+  BOOST_TEST(contains(all[0].at("fields").dump(), R"("field":"sealed","op":"set","value":false)"));
+  std::vector<json> ops(all.begin() + access_ops, all.end());  // the command's writes
   BOOST_TEST(ops[0].at("kind") == "upsert");
   BOOST_TEST(ops[0].at("record") == id);
   BOOST_TEST(ops[0].at("fields") ==
@@ -441,7 +520,18 @@ BOOST_AUTO_TEST_CASE(log_lists_operations) {
   BOOST_TEST(ok({"log", "--limit", "2"}).json_lines().size() == 2u);
   put({"users", "name=ann"});
   BOOST_TEST(ok({"log", "--collection", "users"}).json_lines().size() == 1u);
-  BOOST_TEST(ok({"log"}).json_lines().size() == 8u);
+  BOOST_TEST(ok({"log", "--collection", "bugs"}).json_lines().size() == 7u);
+  BOOST_TEST(ok({"log"}).json_lines().size() == access_ops + 8);
+
+  // A sealed database (the default) logs ciphertext: the kind "sealed", the
+  // collection, no fields.
+  put({"--db", "vault", "bugs", "title=secret"});
+  auto sealed = ok({"--db", "vault", "log", "--collection", "bugs"}).json_lines();
+  BOOST_REQUIRE_EQUAL(sealed.size(), 1u);
+  BOOST_TEST(sealed[0].at("kind") == "sealed");
+  BOOST_TEST(sealed[0].at("dot").at("seq") == access_ops + 1);
+  BOOST_TEST(!sealed[0].contains("fields"));
+  BOOST_TEST(!contains(ok({"--db", "vault", "log"}).out, "secret"));
 }
 
 BOOST_AUTO_TEST_CASE(conflicts_empty_for_sequential_writes) {
@@ -456,21 +546,29 @@ BOOST_AUTO_TEST_CASE(conflicts_empty_for_sequential_writes) {
   BOOST_TEST(json::parse(ok({"status", "--json"}).out).at("databases").at(0).at("conflicts") == 0);
 }
 
-// Two databases of one node act as two replicas that set one field
-// concurrently and then exchange operations: both record the conflict, and
-// the CLI lists and clears it.
+// Two nodes (two data directories) act as two replicas of one database
+// that set one field concurrently and then exchange operations: both record
+// the conflict, and the CLI lists and clears it. Node a owns `shared` (sealed)
+// and shares it with b, which joins: b takes writes once a's access list
+// reached it with the first exchange.
 BOOST_AUTO_TEST_CASE(conflicts_from_concurrent_writes) {
   const std::string hex = "00000000000000000000000000000abc";
   auto id = *blaze::record_id::from_hex(hex);
+  const std::string data_b = (dir.path / "b").string();
   {
-    blaze::node_options opts;
-    opts.data_dir = data();
-    opts.worker_threads = 1;
-    auto n = blaze::node::open(opts);
-    BOOST_REQUIRE(n.ok());
-    auto a = (*n)->open_database("a");
-    auto b = (*n)->open_database("b");
-    BOOST_REQUIRE(a.ok() && b.ok());
+    auto open_node = [](const std::string& where) {
+      blaze::node_options opts;
+      opts.data_dir = where;
+      opts.worker_threads = 1;
+      auto n = blaze::node::open(opts);
+      BOOST_REQUIRE(n.ok());
+      return std::move(*n);
+    };
+    auto na = open_node(data()), nb = open_node(data_b);
+    auto a = na->open_database("shared");
+    BOOST_REQUIRE(a.ok());
+    blaze::test::share(*a, *nb);
+    auto b = blaze::test::join(*nb, "shared");
     BOOST_REQUIRE(a->put("bugs", id, {{"status", "open"}}).ok());
     auto sync = [](blaze::database& from, blaze::database& to) {
       auto ops = from.operations_after({}, 1000);
@@ -479,20 +577,26 @@ BOOST_AUTO_TEST_CASE(conflicts_from_concurrent_writes) {
       BOOST_REQUIRE(rep.ok());
       BOOST_REQUIRE(rep->refused.empty());
     };
-    sync(*a, *b);
+    sync(*a, b);
     BOOST_REQUIRE(a->set("bugs", id, "status", "fixed").ok());
-    BOOST_REQUIRE(b->set("bugs", id, "status", "wont-fix").ok());
-    sync(*a, *b);
-    sync(*b, *a);
+    BOOST_REQUIRE(b.set("bugs", id, "status", "wont-fix").ok());
+    sync(*a, b);
+    sync(b, *a);
   }
-  auto va = json::parse(ok({"--db", "a", "get", "bugs", hex}).out);
-  auto vb = json::parse(ok({"--db", "b", "get", "bugs", hex}).out);
+  auto on = [&](const std::string& node, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", node == "a" ? data() : data_b, "--db", "shared"});
+    auto o = run(args);
+    BOOST_REQUIRE_MESSAGE(o.code == 0, "blazedb " << args.at(4) << " on " << node << " failed: " << o.err);
+    return o;
+  };
+  auto va = json::parse(on("a", {"get", "bugs", hex}).out);
+  auto vb = json::parse(on("b", {"get", "bugs", hex}).out);
   BOOST_TEST(va == vb);  // converged
   std::string winner = va.at("status");
   std::string loser = winner == "fixed" ? "wont-fix" : "fixed";
 
-  for (std::string db : {"a", "b"}) {
-    auto lines = ok({"--db", db, "conflicts"}).json_lines();
+  for (std::string node : {"a", "b"}) {
+    auto lines = on(node, {"conflicts"}).json_lines();
     BOOST_REQUIRE_EQUAL(lines.size(), 1u);
     auto& c = lines[0];
     BOOST_TEST(c.at("collection") == "bugs");
@@ -502,14 +606,14 @@ BOOST_AUTO_TEST_CASE(conflicts_from_concurrent_writes) {
     BOOST_TEST(c.at("loser") == loser);
     BOOST_TEST(c.at("winner_ts").at("counter").get<uint64_t>() > 0);
     BOOST_TEST(is_hex_id(c.at("loser_ts").at("node").get<std::string>()));
-    BOOST_TEST(ok({"--db", db, "conflicts", "users"}).out.empty());  // other collection
+    BOOST_TEST(on(node, {"conflicts", "users"}).out.empty());  // other collection
   }
-  BOOST_TEST(json::parse(ok({"--db", "a", "status", "--json"}).out).at("databases").at(0).at("conflicts") == 1);
-  BOOST_TEST(ok({"--db", "a", "conflicts", "--clear"}).out.empty());
-  BOOST_TEST(ok({"--db", "a", "conflicts"}).out.empty());
-  BOOST_TEST(json::parse(ok({"--db", "a", "status", "--json"}).out).at("databases").at(0).at("conflicts") == 0);
-  BOOST_TEST(ok({"--db", "b", "conflicts"}).json_lines().size() == 1u);  // b keeps its own
-  BOOST_TEST(json::parse(ok({"--db", "a", "get", "bugs", hex}).out) == va);  // values untouched
+  BOOST_TEST(json::parse(on("a", {"status", "--json"}).out).at("databases").at(0).at("conflicts") == 1);
+  BOOST_TEST(on("a", {"conflicts", "--clear"}).out.empty());
+  BOOST_TEST(on("a", {"conflicts"}).out.empty());
+  BOOST_TEST(json::parse(on("a", {"status", "--json"}).out).at("databases").at(0).at("conflicts") == 0);
+  BOOST_TEST(on("b", {"conflicts"}).json_lines().size() == 1u);  // b keeps its own
+  BOOST_TEST(json::parse(on("a", {"get", "bugs", hex}).out) == va);  // values untouched
 }
 
 BOOST_AUTO_TEST_CASE(status_text_and_json) {
@@ -527,21 +631,24 @@ BOOST_AUTO_TEST_CASE(status_text_and_json) {
   BOOST_REQUIRE_EQUAL(dbs.size(), 2u);
   auto& d = dbs.at(0);
   BOOST_TEST(d.at("name") == "default");
-  BOOST_TEST(d.at("records") == 2);
-  BOOST_TEST(d.at("operations") == 4);
+  // records and operations count the access list's too (collection `_access`)
+  BOOST_TEST(d.at("records") == access_records + 2);
+  BOOST_TEST(d.at("operations") == access_ops + 4);
   BOOST_TEST(d.at("conflicts") == 0);
+  BOOST_TEST(d.at("access") == "sealed");  // created by the CLI: owned by this node, end-to-end encrypted
+  BOOST_TEST(d.at("key_epochs") == json::parse("[1]"));
   // Each database writes under its own origin, derived from the node id.
   std::string origin = d.at("origin");
   BOOST_TEST(is_hex_id(origin));
   BOOST_TEST(origin != node);
-  BOOST_TEST(d.at("versions") == json({{origin, 4}}));
+  BOOST_TEST(d.at("versions") == json({{origin, access_ops + 4}}));
   BOOST_TEST(ok({"log"}).json_lines().at(0).at("dot").at("origin") == origin);
   BOOST_TEST(d.at("clock").get<uint64_t>() > 0);
-  BOOST_TEST(d.at("collections") == json::parse(R"(["bugs"])"));
+  BOOST_TEST(d.at("collections") == json::parse(R"(["_access","bugs"])"));
   BOOST_TEST(d.at("indexes") == json::parse(R"([{"collection":"bugs","field":"title"}])"));
   BOOST_TEST(d.at("durability") == "buffered");
   BOOST_TEST(dbs.at(1).at("name") == "other");
-  BOOST_TEST(dbs.at(1).at("records") == 1);
+  BOOST_TEST(dbs.at(1).at("records") == access_records + 1);
   BOOST_TEST(dbs.at(1).at("origin") != origin);
 
   // --db narrows to one database. Durability is stored with the database:
@@ -559,16 +666,17 @@ BOOST_AUTO_TEST_CASE(status_text_and_json) {
   ok({"--db", "other", "--buffered", "put", "users", "name=di"});
   one = json::parse(ok({"--db", "other", "status", "--json"}).out);
   BOOST_TEST(one.at("databases").at(0).at("durability") == "buffered");
-  BOOST_TEST(one.at("databases").at(0).at("records") == 4);
+  BOOST_TEST(one.at("databases").at(0).at("records") == access_records + 4);
 
   auto text = ok({"status"}).out;
   BOOST_TEST(contains(text, "node        " + node));
   BOOST_TEST(contains(text, "database default"));
   BOOST_TEST(contains(text, "database other"));
-  BOOST_TEST(contains(text, "records      2"));
+  BOOST_TEST(contains(text, "records      " + std::to_string(access_records + 2)));
+  BOOST_TEST(contains(text, "access       sealed (end-to-end encrypted; keys held: epochs 1)"));
   BOOST_TEST(contains(text, "indexes      bugs.title"));
   BOOST_TEST(contains(text, "origin       " + origin));
-  BOOST_TEST(contains(text, origin + ": 4"));
+  BOOST_TEST(contains(text, origin + ": " + std::to_string(access_ops + 4)));
 
   auto missing = cli({"--db", "nope", "status"});
   BOOST_TEST(missing.code == 3);

@@ -392,4 +392,46 @@ BOOST_AUTO_TEST_CASE(join_directly_from_the_owner) {
   BOOST_TEST((json::parse(member.ok({"--db", "desk", "get", "notes", id}).out).at("title") == "direct"));
 }
 
+// `sync --once` of a database the peer refuses this node (forbidden) fails
+// at once, with the reason, instead of retrying until --timeout. A member's
+// `sync` of a database missing here creates it to join: the owner's list
+// arrives and the member can write.
+BOOST_AUTO_TEST_CASE(sync_once_fails_fast_when_refused) {
+  auto owner = make("owner"), member = make("member"), stranger = make("stranger");
+  owner.ok({"--db", "desk", "put", "notes", "title=mine"});  // created by the owner: sealed
+  owner.ok({"--db", "desk", "invite", member.key(), "--rights", "rw"});
+  auto server = serve(owner);
+
+  // a stranger: missing here (so created to join), refused by the owner
+  auto started = std::chrono::steady_clock::now();
+  auto refused = stranger.cli({"--db", "desk", "sync", server.url, "--once", "--timeout", "120", "-q"});
+  auto took = std::chrono::steady_clock::now() - started;
+  BOOST_TEST(refused.code == 1, refused.err);
+  BOOST_TEST(contains(refused.err, "refused desk: forbidden"), refused.err);
+  BOOST_TEST(contains(refused.err, "is this node a member?"), refused.err);
+  BOOST_TEST((took < 60s), "sync --once took " << std::chrono::duration_cast<std::chrono::seconds>(took).count()
+                                               << " s to give up");
+  auto st = stranger.ok({"--db", "desk", "status", "--json"}).first_json().at("databases").at(0);
+  BOOST_TEST(st.at("access").get<std::string>() == "joining");  // nothing of the owner's arrived
+  BOOST_TEST(st.at("operations").get<uint64_t>() == 0u);
+  BOOST_TEST(stranger.cli({"--db", "desk", "put", "notes", "title=x"}).code == 1);  // no list: no writes
+
+  // a node that made its own `desk` (another owner's list): refused too
+  auto other = make("other");
+  other.ok({"--db", "desk", "put", "notes", "title=other"});
+  auto clash = other.cli({"--db", "desk", "sync", server.url, "--once", "--timeout", "120", "-q"});
+  BOOST_TEST(clash.code == 1, clash.err);
+  BOOST_TEST(contains(clash.err, "forbidden"), clash.err);
+
+  // the invited member: `sync` creates `desk` to join, the list arrives, writes go through
+  member.ok({"--db", "desk", "sync", server.url, "--once", "--timeout", "60", "-q"});
+  auto mst = member.ok({"--db", "desk", "status", "--json"}).first_json().at("databases").at(0);
+  BOOST_TEST(mst.at("access").get<std::string>() == "sealed");
+  BOOST_TEST((mst.at("key_epochs") == json::array({1})));
+  auto mine = member.ok({"--db", "desk", "put", "notes", "title=from-member"}).out.substr(0, 32);
+  member.ok({"--db", "desk", "sync", server.url, "--once", "--timeout", "60", "-q"});
+  server.p->stop();
+  BOOST_TEST((json::parse(owner.ok({"--db", "desk", "get", "notes", mine}).out).at("title") == "from-member"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
