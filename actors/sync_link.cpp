@@ -195,6 +195,11 @@ public:
     return {};
   }
 
+  uint64_t access_version() const override {
+    auto s = st_.lock();
+    return s ? s->access_generation() : 0;
+  }
+
   std::string snapshot_problem(const std::string& peer_key) const override {
     auto s = st_.lock();
     if (!s || !s->sealed())

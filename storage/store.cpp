@@ -2033,6 +2033,7 @@ status store::refresh_e2e(std::vector<change>* changes) {
     std::lock_guard<std::mutex> guard(meta_mutex_);
     e2e_ = std::move(next);
   }
+  access_generation_.fetch_add(1, std::memory_order_acq_rel);
   return reopen_unopened(changes);
 }
 
