@@ -487,6 +487,7 @@ void settle(link_actor* self) {
     st.peer_key = m.peer_key();
     st.channel_bound = m.channel_bound();
     st.synced = synced;
+    st.peer_holds = peer;
     st.behind = lacking(mine, s.peer_has);
     st.unacked = lacking(peer, mine);
     st.received = received;
@@ -603,6 +604,7 @@ void attach(link_actor* self, const database_handles& h) {
   auto st = h.st.lock();
   limits lim = st ? st->options().lim : limits{};
   s.st = std::make_unique<staged_store>(h.st, s.cfg.collections, lim);
+  s.mon->set_store(h.st);
   auto opt = s.cfg.proto;
   opt.database = h.name;
   opt.self = s.cfg.self;

@@ -80,7 +80,9 @@ public:
   void resume();
   /// Per database: connected, lag, last error.
   std::vector<link_status> status() const;
-  /// Waits until every database is synced both ways (or the time is up).
+  /// Waits until every database is synced both ways (or the time is up):
+  /// the peer holds at least every operation the database held when the
+  /// call began (a write made just before the call is included).
   bool wait_synced(std::chrono::milliseconds timeout) const;
   /// Stops every link (also done by the destructor).
   void stop();
