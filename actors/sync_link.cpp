@@ -783,6 +783,10 @@ caf::behavior sync_link_impl(link_actor* self, sync_link_config cfg) {
   auto& s = self->state;
   s.mon = cfg.monitor;
   s.cfg = std::move(cfg);
+  // A partial replica still takes the access list: without it the database
+  // stays joining, and sealed operations stay unopened (docs/security.md §3).
+  if (!s.cfg.collections.empty() && !matches(s.cfg.collections, std::string(access::collection)))
+    s.cfg.collections.emplace_back(access::collection);
   s.backoff = s.cfg.min_backoff;
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& s = self->state;

@@ -105,7 +105,8 @@ struct sync_link_config {
   /// Initiator: the database to sync (created when missing). Responder: empty
   /// (the peer's Hello names it).
   std::string database;
-  /// Initiator: the collections to sync (empty: all).
+  /// Initiator: the collections to sync (empty: all; `_access` is added to
+  /// any other filter).
   std::vector<std::string> collections;
   /// Batch size, window, compression, ping and idle timeout.
   sync::session_options proto;

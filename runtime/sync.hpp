@@ -57,8 +57,9 @@ struct sync_options {
   /// The databases to sync (created locally when missing); empty: every
   /// database of this node.
   std::vector<std::string> databases;
-  /// Sync only these collections (empty: all). A replica synced with a
-  /// filter is partial: it serves only peers asking for its collections.
+  /// Sync only these collections (empty: all); the access list (`_access`)
+  /// always comes too. A replica synced with a filter is partial: it serves
+  /// only peers asking for its collections.
   std::vector<std::string> collections;
   net::tls_options tls;
   /// Progress of each database's initial sync (on an actor thread).
