@@ -195,6 +195,11 @@ public:
     return {};
   }
 
+  uint64_t access_version() const override {
+    auto s = st_.lock();
+    return s ? s->access_generation() : 0;
+  }
+
   std::string snapshot_problem(const std::string& peer_key) const override {
     auto s = st_.lock();
     if (!s || !s->sealed())
@@ -482,6 +487,7 @@ void settle(link_actor* self) {
     st.peer_key = m.peer_key();
     st.channel_bound = m.channel_bound();
     st.synced = synced;
+    st.peer_holds = peer;
     st.behind = lacking(mine, s.peer_has);
     st.unacked = lacking(peer, mine);
     st.received = received;
@@ -598,6 +604,7 @@ void attach(link_actor* self, const database_handles& h) {
   auto st = h.st.lock();
   limits lim = st ? st->options().lim : limits{};
   s.st = std::make_unique<staged_store>(h.st, s.cfg.collections, lim);
+  s.mon->set_store(h.st);
   auto opt = s.cfg.proto;
   opt.database = h.name;
   opt.self = s.cfg.self;
@@ -776,6 +783,10 @@ caf::behavior sync_link_impl(link_actor* self, sync_link_config cfg) {
   auto& s = self->state;
   s.mon = cfg.monitor;
   s.cfg = std::move(cfg);
+  // A partial replica still takes the access list: without it the database
+  // stays joining, and sealed operations stay unopened (docs/security.md §3).
+  if (!s.cfg.collections.empty() && !matches(s.cfg.collections, std::string(access::collection)))
+    s.cfg.collections.emplace_back(access::collection);
   s.backoff = s.cfg.min_backoff;
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& s = self->state;

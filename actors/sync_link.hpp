@@ -34,6 +34,10 @@ struct link_status {
   bool open = false;       // the handshake completed
   bool synced = false;     // both sides caught up, nothing unacknowledged
   bool paused = false;
+  /// What the peer holds of this database, as far as this side knows (its
+  /// acknowledgements and reports): wait_synced compares it with the
+  /// versions the database had when the wait began.
+  version_vector peer_holds{};
   uint64_t behind = 0;     // operations the peer reported that we lack
   uint64_t unacked = 0;    // our operations the peer has not acknowledged
   uint64_t received = 0;   // remote operations applied (cumulative)
@@ -72,7 +76,24 @@ public:
   /// Called on the link actor's thread while an initial sync runs.
   std::function<void(const sync_progress&)> on_progress;
 
+  /// The database this link syncs, once the link has it (set by the link
+  /// actor; read by sync_handle::wait_synced on any thread).
+  void set_store(std::weak_ptr<const store> st) {
+    std::lock_guard<std::mutex> g(m_);
+    store_ = std::move(st);
+  }
+  /// The database's versions now (empty before the link has it).
+  version_vector local_versions() const {
+    std::shared_ptr<const store> st;
+    {
+      std::lock_guard<std::mutex> g(m_);
+      st = store_.lock();
+    }
+    return st ? st->versions() : version_vector{};
+  }
+
 private:
+  std::weak_ptr<const store> store_;
   mutable std::mutex m_;
   mutable std::condition_variable cv_;
   link_status st_;
@@ -84,7 +105,8 @@ struct sync_link_config {
   /// Initiator: the database to sync (created when missing). Responder: empty
   /// (the peer's Hello names it).
   std::string database;
-  /// Initiator: the collections to sync (empty: all).
+  /// Initiator: the collections to sync (empty: all; `_access` is added to
+  /// any other filter).
   std::vector<std::string> collections;
   /// Batch size, window, compression, ping and idle timeout.
   sync::session_options proto;

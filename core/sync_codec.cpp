@@ -10,6 +10,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace blaze::sync {
@@ -219,6 +220,131 @@ void decompress_entries(s::Compressed::Reader c, const wire_limits& lim, std::ve
   get(reader.getRoot<s::EntryList>().getEntries(), out);
 }
 
+// ---- the compact form of sealed batches (schema SealedOps) ------------------
+
+void put_varint(std::string& out, uint64_t x) {
+  while (x >= 0x80) {
+    out.push_back(static_cast<char>((x & 0x7f) | 0x80));
+    x >>= 7;
+  }
+  out.push_back(static_cast<char>(x));
+}
+
+uint64_t get_varint(std::string_view& in) {
+  uint64_t x = 0;
+  for (unsigned shift = 0; shift < 64; shift += 7) {
+    if (in.empty())
+      fail("sealed batch: truncated varint");
+    auto b = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    if (shift == 63 && b > 1)
+      fail("sealed batch: varint overflows 64 bits");
+    x |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      if (b == 0 && shift != 0)
+        fail("sealed batch: varint not in its shortest form");
+      return x;
+    }
+  }
+  fail("sealed batch: varint longer than 10 bytes");
+}
+
+uint64_t zigzag(int64_t x) { return (static_cast<uint64_t>(x) << 1) ^ static_cast<uint64_t>(x >> 63); }
+int64_t unzigzag(uint64_t x) { return static_cast<int64_t>(x >> 1) ^ -static_cast<int64_t>(x & 1); }
+
+struct sealed_form {
+  std::vector<node_id> origins;
+  std::vector<std::string> collections;
+  std::string data;
+};
+
+// The compact form of `ops`, or nullopt when an operation is not sealed,
+// carries a transaction tag or a record id, or would not re-encode to its
+// exact bytes.
+std::optional<sealed_form> compact_sealed(const std::vector<std::string>& ops) {
+  if (ops.empty())
+    return std::nullopt;
+  sealed_form f;
+  std::vector<std::pair<uint64_t, uint64_t>> last;  // per origin index: seq, counter
+  f.data.reserve(ops.size() * 80);
+  for (auto& bytes : ops) {
+    auto op = decode_operation(bytes);
+    if (!op || op->k != operation::kind::sealed || !op->txn.empty() || !(op->record == record_id{}) ||
+        encode(*op) != bytes)
+      return std::nullopt;
+    auto oi = std::find(f.origins.begin(), f.origins.end(), op->id.origin) - f.origins.begin();
+    auto ci = std::find(f.collections.begin(), f.collections.end(), op->collection) - f.collections.begin();
+    bool first = static_cast<size_t>(oi) == f.origins.size();
+    if (first) {
+      f.origins.push_back(op->id.origin);
+      last.emplace_back(0, 0);
+    }
+    if (static_cast<size_t>(ci) == f.collections.size())
+      f.collections.push_back(op->collection);
+    auto& [seq, counter] = last[oi];
+    if (!first && op->id.seq <= seq)
+      return std::nullopt;  // (a batch holds each origin's operations in ascending order)
+    put_varint(f.data, static_cast<uint64_t>(oi));
+    put_varint(f.data, static_cast<uint64_t>(ci));
+    put_varint(f.data, first ? op->id.seq : op->id.seq - seq);
+    put_varint(f.data, first ? op->counter : zigzag(static_cast<int64_t>(op->counter - counter)));
+    put_varint(f.data, op->sealed_box.size());
+    f.data += op->sealed_box;
+    seq = op->id.seq;
+    counter = op->counter;
+  }
+  return f;
+}
+
+std::vector<std::string> expand_sealed(s::SealedOps::Reader r) {
+  check_list(r.getOrigins().size(), "sealed batch origins");
+  check_list(r.getCollections().size(), "sealed batch collections");
+  std::vector<node_id> origins;
+  for (auto o : r.getOrigins())
+    origins.push_back(get(o));
+  std::vector<std::string> collections;
+  for (auto c : r.getCollections())
+    collections.push_back(str(c));
+  std::vector<std::pair<uint64_t, uint64_t>> last(origins.size());
+  std::vector<bool> seen(origins.size());
+  auto data = r.getData();
+  std::string_view in(reinterpret_cast<const char*>(data.begin()), data.size());
+  std::vector<std::string> ops;
+  while (!in.empty()) {
+    auto oi = get_varint(in);
+    auto ci = get_varint(in);
+    if (oi >= origins.size() || ci >= collections.size())
+      fail("sealed batch: origin or collection index out of range");
+    auto seq = get_varint(in);
+    auto counter = get_varint(in);
+    auto& [prev_seq, prev_counter] = last[oi];
+    if (seen[oi]) {
+      if (seq == 0 || seq > UINT64_MAX - prev_seq)
+        fail("sealed batch: seqs of an origin must ascend");
+      seq += prev_seq;
+      counter = prev_counter + static_cast<uint64_t>(unzigzag(counter));
+    }
+    if (seq == 0)
+      fail("sealed batch: seq 0");
+    seen[oi] = true;
+    prev_seq = seq;
+    prev_counter = counter;
+    auto size = get_varint(in);
+    if (size > in.size())
+      fail("sealed batch: a box longer than the data left");
+    operation op;
+    op.id = dot{origins[oi], seq};
+    op.counter = counter;
+    op.collection = collections[ci];
+    op.k = operation::kind::sealed;
+    op.sealed_box = std::string(in.substr(0, size));
+    in.remove_prefix(size);
+    ops.push_back(encode(op));
+  }
+  check_list(ops.size(), "sealed batch operations");
+  return ops;
+}
+
 std::vector<std::string> decompress_ops(s::Compressed::Reader c, const wire_limits& lim) {
   auto words = decompress(c, lim, "compressed batch");
   list_budget_scope budget(words.size());
@@ -281,10 +407,23 @@ std::string encode(const envelope& e, bool compress) {
         for (unsigned i = 0; i < m.ranges.size(); ++i)
           put_range(rl[i], m.ranges[i]);
         size_t plain = batch_bytes(m) + 8 * m.ops.size();
+        // Sealed operations: the compact form, unless zstd of the ops list
+        // is smaller still (sealed boxes do not compress; their framing does).
+        auto sealed = compact_sealed(m.ops);
+        size_t compact = sealed ? sealed->data.size() + 16 * sealed->origins.size() + 16 : plain;
         std::optional<std::pair<uint32_t, std::string>> z;
         if (compress && plain >= 128)
-          z = compress_ops(m.ops, plain);
-        if (z) {
+          z = compress_ops(m.ops, compact);
+        if (sealed && !z) {
+          auto c = r.initSealed();
+          auto ol = c.initOrigins(static_cast<unsigned>(sealed->origins.size()));
+          for (unsigned i = 0; i < sealed->origins.size(); ++i)
+            put(ol[i], sealed->origins[i]);
+          auto cl = c.initCollections(static_cast<unsigned>(sealed->collections.size()));
+          for (unsigned i = 0; i < sealed->collections.size(); ++i)
+            cl.set(i, text(sealed->collections[i]));
+          c.setData(as_data(sealed->data));
+        } else if (z) {
           auto c = r.initCompressed();
           c.setRawSize(z->first);
           c.setData(as_data(z->second));
@@ -413,6 +552,7 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
               m.ops.push_back(str(d));
             break;
           case s::OpBatch::COMPRESSED: m.ops = decompress_ops(q.getCompressed(), lim); break;
+          case s::OpBatch::SEALED: m.ops = expand_sealed(q.getSealed()); break;
           default: fail("unknown OpBatch payload kind");
         }
         e.msg = std::move(m);

@@ -263,6 +263,7 @@ std::vector<envelope> session::on_message(const envelope& e) {
     // The accepting side refuses a peer its list does not admit. The
     // dialing side withholds instead (pump retries): its own list may be
     // older than the peer's, and the peer is where the grant comes from.
+    judged_access_ = store_.access_version();
     if (auto why = store_.pull_problem(peer_key_); !why.empty()) {
       if (!opt_.initiator)
         return fail(error_code::forbidden, why);
@@ -558,6 +559,16 @@ void session::release(const version_vector& acked, uint32_t chunk_ack) {
 void session::pump(std::vector<envelope>& out) {
   if (state_ != state::open || !peer_requested_)
     return;
+  // The list changed since the peer's rights were judged: judge again
+  // before anything more is sent (a revoked member, a relay removed).
+  if (auto v = store_.access_version(); v != judged_access_) {
+    judged_access_ = v;
+    if (auto why = store_.pull_problem(peer_key_); !why.empty()) {
+      if (!opt_.initiator)
+        return fail_into(out, error_code::forbidden, "rights withdrawn: " + why);
+      pull_withheld_ = true;
+    }
+  }
   if (pull_withheld_) {
     if (!store_.pull_problem(peer_key_).empty())
       return;

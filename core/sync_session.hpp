@@ -79,6 +79,11 @@ public:
     (void)peer_key;
     return {};
   }
+  /// Changes whenever the access list does (any value; compared for
+  /// equality): the session judges pull_problem again before its next push,
+  /// so a member whose rights were taken stops receiving at once rather
+  /// than at its next connection.
+  virtual uint64_t access_version() const { return 0; }
   /// Why the peer may not push `op` (empty: it may). `origin_key`: the key
   /// that signed the operation's range (verified; empty when unsigned). When
   /// it is the peer's own, the operation enters here from its author's node.
@@ -320,6 +325,7 @@ private:
   // sending
   bool peer_requested_ = false;          // the peer's SyncRequest arrived
   bool pull_withheld_ = false;           // (dialing side) the list does not admit the peer yet
+  uint64_t judged_access_ = 0;           // store_.access_version() when pull rights were last judged
   bool tls_ = false;                     // this side's connection is TLS (set_channel)
   std::string channel_;                  // its channel binding
   std::vector<std::string> peer_filter_;

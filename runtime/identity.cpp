@@ -112,7 +112,9 @@ result<crypto::x25519_key> parse_exchange(const std::filesystem::path& p, std::s
 }
 
 // Loads <dir>/exchange.key, or makes it when it does not exist.
-status load_or_create_exchange(const std::filesystem::path& path, identity& id) {
+// `existing`: the node's identity key already existed (a missing exchange key
+// is then worth a warning).
+status load_or_create_exchange(const std::filesystem::path& path, identity& id, bool existing) {
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
     auto text = read_file(path);
@@ -130,6 +132,11 @@ status load_or_create_exchange(const std::filesystem::path& path, identity& id) 
     return status{errc::io_error, "cannot generate an X25519 key: " + key.error().to_string()};
   if (auto s = write_private(path, exchange_text(*key)); !s)
     return s;
+  if (existing)
+    spdlog::warn("{} was missing and a new exchange key was made: end-to-end encrypted databases whose keys "
+                 "were wrapped for the old one cannot be read or shared by this node until an admin grants it "
+                 "again (docs/security.md §3)",
+                 path.string());
   id.exchange = std::make_shared<const crypto::x25519_key>(std::move(*key));
   return {};
 }
@@ -164,7 +171,7 @@ result<identity> load_or_create_identity(const std::filesystem::path& dir) {
                                        key.error().to_string() + ")"};
       ::chmod(key_path.c_str(), 0600);
       auto id = from_key(std::move(*key));
-      if (auto s = load_or_create_exchange(exchange_path, id); !s)
+      if (auto s = load_or_create_exchange(exchange_path, id, true); !s)
         return s;
       return id;
     }
@@ -183,7 +190,7 @@ result<identity> load_or_create_identity(const std::filesystem::path& dir) {
   if (!id)
     return id;
   std::filesystem::remove(exchange_path, ec);  // a stray key without its identity is not reused
-  if (auto s = load_or_create_exchange(exchange_path, *id); !s)
+  if (auto s = load_or_create_exchange(exchange_path, *id, false); !s)
     return s;
   if (auto s = write_private(inst_path, here); !s)
     return s;

@@ -184,7 +184,11 @@ bool sync_handle::wait_synced(std::chrono::milliseconds timeout) const {
   auto until = std::chrono::steady_clock::now() + timeout;
   for (auto& m : monitors_) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() < 0 || !m->wait([](const link_status& s) { return s.synced; }, left))
+    // Synced, and past every operation the database held when the wait
+    // began (the status may still be from before a commit just made).
+    auto target = m->local_versions();
+    if (left.count() < 0 ||
+        !m->wait([&](const link_status& s) { return s.synced && s.peer_holds.dominates(target); }, left))
       return false;
   }
   return true;

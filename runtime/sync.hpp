@@ -57,8 +57,9 @@ struct sync_options {
   /// The databases to sync (created locally when missing); empty: every
   /// database of this node.
   std::vector<std::string> databases;
-  /// Sync only these collections (empty: all). A replica synced with a
-  /// filter is partial: it serves only peers asking for its collections.
+  /// Sync only these collections (empty: all); the access list (`_access`)
+  /// always comes too. A replica synced with a filter is partial: it serves
+  /// only peers asking for its collections.
   std::vector<std::string> collections;
   net::tls_options tls;
   /// Progress of each database's initial sync (on an actor thread).
@@ -80,7 +81,9 @@ public:
   void resume();
   /// Per database: connected, lag, last error.
   std::vector<link_status> status() const;
-  /// Waits until every database is synced both ways (or the time is up).
+  /// Waits until every database is synced both ways (or the time is up):
+  /// the peer holds at least every operation the database held when the
+  /// call began (a write made just before the call is included).
   bool wait_synced(std::chrono::milliseconds timeout) const;
   /// Stops every link (also done by the destructor).
   void stop();

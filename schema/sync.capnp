@@ -94,7 +94,27 @@ struct OpBatch {
   union {
     ops @2 :List(Data);          # each an encoded Operation (packed Cap'n Proto)
     compressed @3 :Compressed;   # zstd of an OpList message
+    sealed @4 :SealedOps;        # every operation sealed and outside transactions
   }
+}
+
+# The operations of a batch that are all sealed (end-to-end encrypted) and
+# carry no transaction tag, without the per-operation Cap'n Proto framing
+# (docs/protocol.md §4a). Each is rebuilt as the Operation {dot, timestamp,
+# collection, sealed box} and encoded again: the sender uses this form only
+# when that gives back exactly the bytes it logged, so chains verify as
+# they would from `ops`.
+struct SealedOps {
+  origins @0 :List(V.Id128);     # distinct origins, by first appearance
+  collections @1 :List(Text);    # distinct collections, by first appearance
+  # Per operation, in batch order, unsigned LEB128 varints (shortest form):
+  #   origin index, collection index,
+  #   seq: the first of an origin in full, then the difference to the
+  #        previous seq of that origin (>= 1),
+  #   timestamp: the first of an origin in full, then zigzag(difference to
+  #        the previous timestamp of that origin),
+  #   box size, then the box bytes.
+  data @2 :Data;
 }
 
 # zstd frame of a standard (unpacked, segment table) Cap'n Proto message whose

@@ -44,6 +44,7 @@ const std::string meta_refused = "security/refused";             // u64: store::
 const std::string meta_equivocations = "security/equivocations";  // u64
 const std::string meta_unopened = "security/unopened";  // u64: sealed operations logged, not applied
 const std::string meta_joining = "e2e/joining";  // present: created by new_database::join
+const std::string meta_create_as = "e2e/create_as";  // u8 new_database: what the creation set out to make
 const std::string meta_opened_epochs = "e2e/opened";     // u32 epochs, ascending: every logged
                                                         // sealed operation of these is applied (or held)
 const std::string meta_head = "head/";     // ‖ origin (16 bytes) ‖ u64 seq -> link (32) [‖ signature (64) ‖ key (32)]
@@ -553,9 +554,16 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, nod
     return es;
   // A crash before finish_creation leaves the marker: the next open sees a
   // fresh database again and start_as finishes what it began.
-  if (fresh)
-    if (auto cs = s->start_as(opts.create_as); !cs)
+  if (fresh) {
+    // The intent recorded by an interrupted creation wins over this open's.
+    new_database how = opts.create_as;
+    std::string v;
+    if (s->db_->Get(rocksdb::ReadOptions(), s->meta_, meta_create_as, &v).ok() && v.size() == 1 &&
+        static_cast<uint8_t>(v[0]) <= static_cast<uint8_t>(new_database::join))
+      how = static_cast<new_database>(v[0]);
+    if (auto cs = s->start_as(how); !cs)
       return cs;
+  }
   if (auto fs = s->fs_->finish_creation(); !fs)
     return fs;
   return s;
@@ -574,6 +582,9 @@ const char* to_string(new_database d) {
 status store::start_as(new_database how) {
   if (how == new_database::open)
     return {};
+  if (auto st = db_->Put(rocksdb::WriteOptions(), meta_, meta_create_as, std::string(1, static_cast<char>(how)));
+      !st.ok())
+    return io(st, "cannot record how " + dir_.string() + " is created");
   if (how == new_database::join) {
     auto st = db_->Put(rocksdb::WriteOptions(), meta_, meta_joining, "1");
     if (!st.ok())
@@ -2033,6 +2044,7 @@ status store::refresh_e2e(std::vector<change>* changes) {
     std::lock_guard<std::mutex> guard(meta_mutex_);
     e2e_ = std::move(next);
   }
+  access_generation_.fetch_add(1, std::memory_order_acq_rel);
   return reopen_unopened(changes);
 }
 

@@ -372,6 +372,9 @@ public:
   /// this node holds to wrap for a reader). errc::invalid_argument when the
   /// database has no access list.
   result<std::vector<write>> grant_writes(const crypto::member_key& member, access_rights rights) const;
+  /// Changes each time the access list is reloaded (a commit that touched
+  /// `_access`): sync sessions judge their peer's rights again.
+  uint64_t access_generation() const { return access_generation_.load(std::memory_order_acquire); }
   /// The content-key epochs this node holds for the database (ascending).
   std::vector<uint32_t> key_epochs() const;
   /// Counts an input refused by authentication (the sync session's verdict).
@@ -505,6 +508,7 @@ private:
   // Guarded by meta_mutex_; replaced (never changed) after a commit that
   // touched `_access`.
   std::shared_ptr<const e2e_state> e2e_;
+  std::atomic<uint64_t> access_generation_{0};
   std::atomic<bool> joining_{false};  // created by new_database::join (meta, persisted)
   std::optional<node_id> member_;  // node_id_of(signer): who this node is in access lists
 

@@ -227,6 +227,20 @@ int main(int argc, char** argv) {
     op_batch b{db, {{B, 0, 2}}, {op_bytes(B, 1), op_bytes(B, 2, 40, std::string(300, 'x'))}};
     return hs + fr(req) + fr(b) + fr(ack6);
   });
+  // Sealed operations travel in the compact form (docs/protocol.md §4a).
+  conv("sealed-compact", [&](const std::string& hs) {
+    auto sealed = [](node_id origin, uint64_t seq) {
+      operation op;
+      op.id = dot{origin, seq};
+      op.counter = (1000 + seq) << 16;
+      op.collection = "c";
+      op.k = operation::kind::sealed;
+      op.sealed_box = std::string(69, static_cast<char>(0x40 + seq));
+      return encode(op);
+    };
+    op_batch b{db, {{B, 0, 3}, {C, 0, 1}}, {sealed(B, 1), sealed(B, 2), sealed(B, 3), sealed(C, 1)}};
+    return hs + fr(req) + fr(b) + fr(ack6);
+  });
   conv("corrupt-outside-range", [&](const std::string& hs) {
     return hs + fr(op_batch{db, {{B, 0, 3}}, {op_bytes(B, 1), op_bytes(B, 4)}});
   });

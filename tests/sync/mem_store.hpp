@@ -149,6 +149,13 @@ public:
 
   void refused_input() override { ++refused_inputs; }
 
+  /// Access control as a test sets it: a non-empty `pull_refusal` refuses
+  /// every peer; bump `access_gen` when changing it (access_version).
+  std::string pull_refusal;
+  uint64_t access_gen = 0;
+  std::string pull_problem(const std::string&) const override { return pull_refusal; }
+  uint64_t access_version() const override { return access_gen; }
+
   outcome apply(const operation& op, const std::string& encoded) override {
     (void)encoded;  // kept canonical: equivocation compares re-encodings
     auto bytes = encode(op);
