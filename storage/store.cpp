@@ -44,6 +44,7 @@ const std::string meta_refused = "security/refused";             // u64: store::
 const std::string meta_equivocations = "security/equivocations";  // u64
 const std::string meta_unopened = "security/unopened";  // u64: sealed operations logged, not applied
 const std::string meta_joining = "e2e/joining";  // present: created by new_database::join
+const std::string meta_opening = "e2e/opening";  // a key-opening scan under way (reopen_unopened)
 const std::string meta_create_as = "e2e/create_as";  // u8 new_database: what the creation set out to make
 const std::string meta_opened_epochs = "e2e/opened";     // u32 epochs, ascending: every logged
                                                         // sealed operation of these is applied (or held)
@@ -2048,72 +2049,133 @@ status store::refresh_e2e(std::vector<change>* changes) {
   return reopen_unopened(changes);
 }
 
+namespace {
+std::string epochs_bytes(const std::set<uint32_t>& epochs) {
+  std::string out;
+  for (auto e : epochs)
+    out += u64_bytes(e).substr(4);
+  return out;
+}
+std::set<uint32_t> epochs_of(std::string_view v) {
+  std::set<uint32_t> out;
+  for (size_t i = 0; i + 4 <= v.size(); i += 4)
+    out.insert(static_cast<uint32_t>(keys::read_u64((std::string(4, '\0') + std::string(v.substr(i, 4))).data())));
+  return out;
+}
+} // namespace
+
 status store::reopen_unopened(std::vector<change>* changes) {
   // Invariant (meta_opened_epochs): every logged sealed operation of an
   // epoch listed there is applied, or held with its transaction. An epoch
   // this node holds and the record lacks was gained since: its operations
   // arrived unopened, and are applied now (a scan of the log: keys change
-  // rarely; a relay holds none and never scans).
-  pending p;
-  begin(p);
-  p.materialize_only = true;
-  std::set<uint32_t> opened;
-  std::string v;
-  auto st = db_->Get(rocksdb::ReadOptions(), meta_, meta_opened_epochs, &v);
-  if (!st.ok() && !st.IsNotFound())
-    return io(st, "cannot read the opened epochs of " + dir_.string());
-  for (size_t i = 0; i + 4 <= v.size(); i += 4)
-    opened.insert(static_cast<uint32_t>(keys::read_u64((std::string(4, '\0') + v.substr(i, 4)).data())));
-  std::set<uint32_t> gained;
-  for (auto e : p.e2e->keys.epochs())
-    if (!opened.count(e))
-      gained.insert(e);
-  if (gained.empty())
-    return {};
-  uint64_t applied = 0;
-  size_t first_change = changes ? changes->size() : 0;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), oplog_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto op = decode_operation(it->value().ToStringView(), opts_.decoding);
-    if (!op || op->k != operation::kind::sealed || op->id.origin == self_)
-      continue;  // (this node's own operations were applied as written)
-    auto epoch = sealed_op_epoch(*op);
-    if (!epoch || !gained.count(*epoch))
-      continue;
-    if (!op->txn.empty()) {
-      std::string held;
-      auto hs = db_->Get(rocksdb::ReadOptions(), meta_, hold_key(op->txn.id, op->id), &held);
-      if (hs.ok())
-        continue;  // opened when its transaction is released
-      if (!hs.IsNotFound())
-        return io(hs, "cannot read held operations");
+  // rarely; a relay holds none and never scans). The scan commits every
+  // opts_.reopen_batch operations with its position (meta_opening), so a
+  // crash resumes after the last committed one: nothing is applied twice.
+  for (;;) {
+    std::string v;
+    auto st = db_->Get(rocksdb::ReadOptions(), meta_, meta_opened_epochs, &v);
+    if (!st.ok() && !st.IsNotFound())
+      return io(st, "cannot read the opened epochs of " + dir_.string());
+    std::set<uint32_t> opened = epochs_of(v);
+    // A scan under way: u32 count ‖ its epochs ‖ the oplog key it reached.
+    std::set<uint32_t> gained;
+    std::string resume_after;
+    st = db_->Get(rocksdb::ReadOptions(), meta_, meta_opening, &v);
+    if (st.ok() && v.size() >= 4) {
+      auto n = static_cast<size_t>(keys::read_u64((std::string(4, '\0') + v.substr(0, 4)).data()));
+      if (v.size() < 4 + 4 * n)
+        return status{errc::corrupt, "corrupt key-opening position in " + dir_.string()};
+      gained = epochs_of(std::string_view(v).substr(4, 4 * n));
+      resume_after = v.substr(4 + 4 * n);
+    } else if (!st.ok() && !st.IsNotFound()) {
+      return io(st, "cannot read the key-opening position of " + dir_.string());
+    } else {
+      for (auto e : e2e()->keys.epochs())
+        if (!opened.count(e))
+          gained.insert(e);
     }
-    uint64_t before = p.unopened;
-    if (auto s = apply_effect(p, *op, changes, nullptr); !s) {
-      if (changes)
-        changes->resize(first_change);
+    if (gained.empty())
+      return {};
+    auto position = [&](std::string_view key) {
+      std::string out = u64_bytes(gained.size()).substr(4) + epochs_bytes(gained);
+      out.append(key.data(), key.size());
+      return out;
+    };
+    std::optional<pending> p;
+    auto start_chunk = [&] {
+      p.emplace();
+      begin(*p);
+      p->materialize_only = true;
+    };
+    start_chunk();
+    uint64_t applied = 0, in_chunk = 0;
+    size_t chunk_changes = changes ? changes->size() : 0;
+    auto end_chunk = [&](std::optional<std::string_view> reached) -> status {
+      if (reached) {
+        p->batch.Put(meta_, meta_opening, position(*reached));
+      } else {
+        opened.insert(gained.begin(), gained.end());
+        p->batch.Put(meta_, meta_opened_epochs, epochs_bytes(opened));
+        p->batch.Delete(meta_, meta_opening);
+      }
+      uint64_t left = unopened_.load() - std::min(unopened_.load(), applied);
+      p->batch.Put(meta_, meta_unopened, u64_bytes(left));
+      p->dirty = true;
+      if (auto s = commit(*p, changes); !s) {
+        if (changes)
+          changes->resize(chunk_changes);
+        return s;
+      }
+      unopened_ = left;
+      applied = 0;
+      in_chunk = 0;
+      chunk_changes = changes ? changes->size() : 0;
+      return {};
+    };
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), oplog_));
+    if (resume_after.empty()) {
+      it->SeekToFirst();
+    } else {
+      it->Seek(resume_after);
+      if (it->Valid() && it->key() == rocksdb::Slice(resume_after))
+        it->Next();
+    }
+    for (; it->Valid(); it->Next()) {
+      auto op = decode_operation(it->value().ToStringView(), opts_.decoding);
+      if (!op || op->k != operation::kind::sealed || op->id.origin == self_)
+        continue;  // (this node's own operations were applied as written)
+      auto epoch = sealed_op_epoch(*op);
+      if (!epoch || !gained.count(*epoch))
+        continue;
+      if (!op->txn.empty()) {
+        std::string held;
+        auto hs = db_->Get(rocksdb::ReadOptions(), meta_, hold_key(op->txn.id, op->id), &held);
+        if (hs.ok())
+          continue;  // opened when its transaction is released
+        if (!hs.IsNotFound())
+          return io(hs, "cannot read held operations");
+      }
+      uint64_t before = p->unopened;
+      if (auto s = apply_effect(*p, *op, changes, nullptr); !s) {
+        if (changes)
+          changes->resize(chunk_changes);
+        return s;
+      }
+      applied += p->unopened == before;
+      p->unopened = before;  // counted once, when it was logged
+      if (++in_chunk >= std::max<size_t>(opts_.reopen_batch, 1)) {
+        if (auto s = end_chunk(it->key().ToStringView()); !s)
+          return s;
+        start_chunk();
+      }
+    }
+    if (!it->status().ok())
+      return io(it->status(), "cannot scan the oplog of " + dir_.string());
+    if (auto s = end_chunk(std::nullopt); !s)
       return s;
-    }
-    applied += p.unopened == before;
-    p.unopened = before;  // counted once, when it was logged
+    // (epochs gained while a resumed scan finished are scanned next round)
   }
-  if (!it->status().ok())
-    return io(it->status(), "cannot scan the oplog of " + dir_.string());
-  opened.insert(gained.begin(), gained.end());
-  std::string record;
-  for (auto e : opened)
-    record += u64_bytes(e).substr(4);
-  p.batch.Put(meta_, meta_opened_epochs, record);
-  uint64_t left = unopened_.load() - std::min(unopened_.load(), applied);
-  p.batch.Put(meta_, meta_unopened, u64_bytes(left));
-  p.dirty = true;
-  if (auto s = commit(p, changes); !s) {
-    if (changes)
-      changes->resize(first_change);
-    return s;
-  }
-  unopened_ = left;
-  return {};
 }
 
 void store::count_refused_batch() {

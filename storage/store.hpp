@@ -89,6 +89,10 @@ struct store_options {
   std::shared_ptr<const crypto::x25519_key> exchange{};
   /// What the database starts with when this open creates it.
   new_database create_as = new_database::open;
+  /// When this node gains a content key, the operations it opens are
+  /// applied and committed this many at a time (bounding the WriteBatch),
+  /// each commit recording how far the scan got.
+  size_t reopen_batch = 4096;
 };
 
 /// An origin's chain head (docs/protocol.md §5b, core/crypto/hash_chain.hpp):

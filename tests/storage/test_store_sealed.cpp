@@ -68,6 +68,12 @@ void replicate(store& from, store& to) {
                         "refused: " << (rep.refused.empty() ? std::string() : rep.refused.front().second.to_string()));
 }
 
+access_list must_list(const store& s) {
+  auto l = s.access();
+  BOOST_REQUIRE(l.ok());
+  return std::move(*l);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(sealed_store)
@@ -166,6 +172,100 @@ BOOST_AUTO_TEST_CASE(a_store_without_keys_cannot_write_a_sealed_database) {
   auto st = must_fail(*r, w_insert("bugs", rec(4), {{"n", value(int64_t(2))}}));
   BOOST_TEST((st.code == errc::forbidden));
   BOOST_TEST(!r->get("bugs", rec(3)).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_key_gained_late_opens_a_long_log_in_bounded_batches_once) {
+  temp_dir tmp;
+  keys owner, reader;
+  auto a = open_store(tmp / "owner", owner.origin(), owner.opts());
+  write_all(*a, access::create(*a->access(), owner.member(), true));
+  const record_id bug = rec(5);
+  must(*a, w_insert("bugs", bug, {{"title", value(std::string("long"))}}));
+  int64_t total = 0;
+  for (int i = 1; i <= 60; ++i) {
+    must(*a, w_inc("bugs", bug, "votes", i));
+    total += i;
+  }
+  auto ro = reader.opts();
+  ro.reopen_batch = 7;  // 61 operations to open: 9 commits of the scan
+  auto b = open_store(tmp / "reader", reader.origin(), ro);
+  replicate(*a, *b);
+  BOOST_TEST(b->security().unopened == 61u);
+  auto ring = keyring::unlock(*a->access(), owner.sign->id(), *owner.exchange);
+  write_all(*a, access::grant(*a->access(), reader.member(), access_rights::read, ring));
+  replicate(*a, *b);
+  BOOST_TEST(votes(*b, bug) == total);  // each increment once, across the scan's commits
+  BOOST_TEST(b->security().unopened == 0u);
+  BOOST_TEST(must_digest(*b) == must_digest(*a));
+  b.reset();
+  b = open_store(tmp / "reader", reader.origin(), ro);
+  BOOST_TEST(votes(*b, bug) == total);
+  BOOST_TEST(b->security().unopened == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(new_databases_start_owned_sealed_plaintext_or_joining) {
+  temp_dir tmp;
+  keys owner, member;
+  // sealed: the list is the database's first two operations, owned by the opener
+  auto so = owner.opts();
+  so.create_as = new_database::sealed;
+  auto a = open_store(tmp / "owner", owner.origin(), so);
+  BOOST_TEST(a->sealed());
+  BOOST_TEST(!a->awaiting_access());
+  BOOST_TEST(a->versions().total() == 2u);
+  BOOST_TEST((must_list(*a).owner_id() == owner.sign->id()));
+  BOOST_TEST(a->key_epochs().size() == 1u);
+  must(*a, w_insert("bugs", rec(6), {{"title", value(std::string("owned"))}}));
+  // an existing database keeps what it has, whatever the next open asks
+  a.reset();
+  so.create_as = new_database::join;
+  a = open_store(tmp / "owner", owner.origin(), so);
+  BOOST_TEST(a->sealed());
+  BOOST_TEST(!a->awaiting_access());
+  BOOST_TEST(a->versions().total() == 3u);
+
+  // plaintext: owned, a list, not sealed
+  auto po = owner.opts();
+  po.create_as = new_database::plaintext;
+  auto plain = open_store(tmp / "plain", owner.origin(), po);
+  BOOST_TEST(!plain->sealed());
+  BOOST_TEST(!must_list(*plain).empty());
+
+  // join: no list, every local write refused until the owner's list arrives
+  auto jo = member.opts();
+  jo.create_as = new_database::join;
+  auto b = open_store(tmp / "member", member.origin(), jo);
+  BOOST_TEST(b->awaiting_access());
+  BOOST_TEST(must_list(*b).empty());
+  auto early = must_fail(*b, w_insert("bugs", rec(7), {{"n", value(int64_t(1))}}));
+  BOOST_TEST((early.code == errc::forbidden));
+  BOOST_TEST(early.message.find("join") != std::string::npos, early.message);
+  // nor can it make itself the owner
+  auto claim = b->write_local(*access::create(*b->access(), member.member(), true), now_ms());
+  BOOST_TEST(!claim.at(0).ok());
+  BOOST_TEST(b->versions().total() == 0u);
+  BOOST_TEST(!b->grant_writes(owner.member(), access_rights::read).ok());
+  // still joining after a reopen
+  b.reset();
+  b = open_store(tmp / "member", member.origin(), jo);
+  BOOST_TEST(b->awaiting_access());
+  // granted and synced: it reads and writes
+  auto grant = a->grant_writes(member.member(), access_rights::read_write);
+  BOOST_REQUIRE(grant.ok());
+  write_all(*a, std::move(grant));
+  replicate(*a, *b);
+  BOOST_TEST(!b->awaiting_access());
+  BOOST_TEST(b->sealed());
+  BOOST_TEST(b->get("bugs", rec(6)).ok());
+  must(*b, w_insert("bugs", rec(8), {{"n", value(int64_t(2))}}));
+
+  // an owned database needs the node's keys
+  auto bare = store_options{};
+  bare.database_id = "vault";
+  bare.create_as = new_database::sealed;
+  auto none = store::open(tmp / "keyless", owner.origin(), bare, nullptr);
+  BOOST_REQUIRE(!none.ok());
+  BOOST_TEST((none.error().code == errc::invalid_argument));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
