@@ -341,6 +341,9 @@ result<std::vector<write>> access::revoke(const access_list& list, const node_id
   auto* existing = list.find(member);
   if (!existing)
     return status{errc::invalid_argument, "node " + short_id(member) + " is not a member of database " + db};
+  if (existing->rights == access_rights::none)
+    return status{errc::invalid_argument, "node " + short_id(member) + " has no rights in database " + db +
+                                            " already (to make a new key anyway: rotate)"};
   std::vector<write> out;
   out.push_back(record_write(member, true,
                              {{std::string(f_rights), value{std::string(to_string(access_rights::none))}}}));

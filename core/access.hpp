@@ -207,8 +207,8 @@ result<std::vector<write>> grant(const access_list& list, const crypto::member_k
 /// remaining reader (`key.<epoch+1>`) and the database record's epoch
 /// raised (with its check). Old epochs stay where they were (readable to those who had them;
 /// the removed member keeps what it already had, not what comes next).
-/// errc::invalid_argument for an empty list, the owner, or a node without a
-/// record.
+/// errc::invalid_argument for an empty list, the owner, a node without a
+/// record, or one whose rights are none already.
 result<std::vector<write>> revoke(const access_list& list, const node_id& member);
 
 /// The writes of a new epoch without removing anyone: a fresh content key

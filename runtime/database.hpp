@@ -96,7 +96,11 @@ public:
   status set_durability(durability mode);
   /// Operations this database has and `after` lacks (at most `max`).
   result<operations> operations_after(const version_vector& after, uint64_t max) const;
-  /// Applies operations from another replica.
+  /// Applies operations from another replica, by hand (no signed chain
+  /// heads travel with them): this replica then holds those origins'
+  /// operations without a verified chain position, so sync refuses later
+  /// signed ranges of the same origins ("holds no verified chain position").
+  /// For tests and tools; replicas that sync get operations through sync.
   result<apply_report> apply(operations ops);
 
   // ---- compaction ------------------------------------------------------------

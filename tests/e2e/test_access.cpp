@@ -273,6 +273,9 @@ BOOST_AUTO_TEST_CASE(revoke_rotates_the_key) {
   BOOST_TEST(r.list.epoch() == 3u);
   BOOST_TEST((access::revoke(r.list, owner.id()).error().code == errc::invalid_argument));
   BOOST_TEST((access::revoke(r.list, node_id{1, 2}).error().code == errc::invalid_argument));
+  auto again = access::revoke(r.list, writer.id());  // removed above: nothing to take
+  BOOST_REQUIRE(!again.ok());
+  BOOST_TEST((again.error().code == errc::invalid_argument));
 }
 
 BOOST_AUTO_TEST_CASE(forged_access_writes_are_refused) {
