@@ -218,68 +218,6 @@ BOOST_AUTO_TEST_CASE(live_push_after_catch_up) {
   BOOST_TEST(a.on_local_commit().empty());  // nothing new
 }
 
-BOOST_AUTO_TEST_CASE(rights_withdrawn_mid_session_stop_live_pushes) {
-  {  // the accepting side ends the session with forbidden at its next push
-    mem_store sa, sb;
-    session a(sa, opts(A, true)), b(sb, opts(B, false));
-    duplex l{a, b};
-    l.start();
-    l.run();
-    fill(sb, B, 2);
-    l.push(l.to_a, b.on_local_commit(), b);
-    l.run();
-    BOOST_TEST(sa.versions().get(B) == 2u);
-    sb.pull_refusal = "node A is not a member";
-    ++sb.access_gen;
-    fill(sb, B, 2, 40, "c", 3);
-    auto out = b.on_local_commit();
-    BOOST_REQUIRE_EQUAL(out.size(), 1u);
-    BOOST_REQUIRE(std::holds_alternative<error>(out[0].msg));
-    BOOST_TEST(std::get<error>(out[0].msg).code == error_code::forbidden);
-    BOOST_TEST(b.is_closed());
-    l.push(l.to_a, out, b);
-    l.run();
-    BOOST_TEST(sa.versions().get(B) == 2u);  // nothing after the revocation
-  }
-  {  // the dialing side withholds, and resumes once the list admits the peer again
-    mem_store sa, sb;
-    session a(sa, opts(A, true)), b(sb, opts(B, false));
-    duplex l{a, b};
-    l.start();
-    l.run();
-    fill(sa, A, 2);
-    l.push(l.to_b, a.on_local_commit(), a);
-    l.run();
-    BOOST_TEST(sb.versions().get(A) == 2u);
-    sa.pull_refusal = "node B is not a member";
-    ++sa.access_gen;
-    fill(sa, A, 2, 40, "c", 3);
-    BOOST_TEST(a.on_local_commit().empty());
-    BOOST_TEST(a.on_tick(1).empty());  // (a ping is not due yet)
-    BOOST_TEST(a.is_open());
-    sa.pull_refusal.clear();
-    ++sa.access_gen;
-    auto out = a.on_local_commit();
-    BOOST_REQUIRE_EQUAL(out.size(), 1u);
-    BOOST_TEST(std::get<op_batch>(out[0].msg).ops.size() == 2u);
-    l.push(l.to_b, out, a);
-    l.run();
-    BOOST_TEST(sb.versions().get(A) == 4u);
-  }
-  {  // an unchanged list is not judged again at every push
-    mem_store sa, sb;
-    session a(sa, opts(A, true)), b(sb, opts(B, false));
-    duplex l{a, b};
-    l.start();
-    l.run();
-    sb.pull_refusal = "(a verdict the session must not ask for again)";
-    fill(sb, B, 1);
-    l.push(l.to_a, b.on_local_commit(), b);
-    l.run();
-    BOOST_TEST(sa.versions().get(B) == 1u);
-  }
-}
-
 BOOST_AUTO_TEST_CASE(window_pauses_until_acks) {
   mem_store sa, sb;
   fill(sa, A, 100, 90);
@@ -448,6 +386,56 @@ struct open_pair {
     l.run();
   }
 };
+
+BOOST_AUTO_TEST_CASE(rights_withdrawn_mid_session_stop_live_pushes) {
+  {  // the accepting side ends the session with forbidden at its next push
+    open_pair p;
+    fill(p.sb, B, 2);
+    p.l.push(p.l.to_a, p.b.on_local_commit(), p.b);
+    p.l.run();
+    BOOST_TEST(p.sa.versions().get(B) == 2u);
+    p.sb.pull_refusal = "node A is not a member";
+    ++p.sb.access_gen;
+    fill(p.sb, B, 2, 40, "c", 3);
+    auto out = p.b.on_local_commit();
+    BOOST_REQUIRE_EQUAL(out.size(), 1u);
+    BOOST_REQUIRE(std::holds_alternative<error>(out[0].msg));
+    BOOST_TEST(std::get<error>(out[0].msg).code == error_code::forbidden);
+    BOOST_TEST(p.b.is_closed());
+    p.l.push(p.l.to_a, out, p.b);
+    p.l.run();
+    BOOST_TEST(p.sa.versions().get(B) == 2u);  // nothing after the revocation
+  }
+  {  // the dialing side withholds, and resumes once the list admits the peer again
+    open_pair p;
+    fill(p.sa, A, 2);
+    p.l.push(p.l.to_b, p.a.on_local_commit(), p.a);
+    p.l.run();
+    BOOST_TEST(p.sb.versions().get(A) == 2u);
+    p.sa.pull_refusal = "node B is not a member";
+    ++p.sa.access_gen;
+    fill(p.sa, A, 2, 40, "c", 3);
+    BOOST_TEST(p.a.on_local_commit().empty());
+    BOOST_TEST(p.a.on_tick(1).empty());  // (a ping is not due yet)
+    BOOST_TEST(p.a.is_open());
+    p.sa.pull_refusal.clear();
+    ++p.sa.access_gen;
+    auto out = p.a.on_local_commit();
+    BOOST_REQUIRE_EQUAL(out.size(), 1u);
+    BOOST_TEST(std::get<op_batch>(out[0].msg).ops.size() == 2u);
+    p.l.push(p.l.to_b, out, p.a);
+    p.l.run();
+    BOOST_TEST(p.sb.versions().get(A) == 4u);
+  }
+  {  // an unchanged list is not judged again at every push
+    open_pair p;
+    p.sb.pull_refusal = "(a verdict the session must not ask for again)";
+    fill(p.sb, B, 1);
+    p.l.push(p.l.to_a, p.b.on_local_commit(), p.b);
+    p.l.run();
+    BOOST_TEST(p.sa.versions().get(B) == 1u);
+  }
+}
 
 BOOST_AUTO_TEST_CASE(bad_batches) {
   mem_store src;
