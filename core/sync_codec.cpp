@@ -1,5 +1,6 @@
 #include "core/sync_codec.hpp"
 
+#include "core/write.hpp"
 #include "schema/sync.capnp.h"
 
 #include <capnp/message.h>
@@ -270,8 +271,8 @@ std::optional<sealed_form> compact_sealed(const std::vector<std::string>& ops) {
   for (auto& bytes : ops) {
     auto op = decode_operation(bytes);
     if (!op || op->k != operation::kind::sealed || !op->txn.empty() || !(op->record == record_id{}) ||
-        encode(*op) != bytes)
-      return std::nullopt;
+        op->sealed_box.size() < 33 || op->collection.size() > limits{}.max_collection_name || encode(*op) != bytes)
+      return std::nullopt;  // (the receiver refuses what a store would not take)
     auto oi = std::find(f.origins.begin(), f.origins.end(), op->id.origin) - f.origins.begin();
     auto ci = std::find(f.collections.begin(), f.collections.end(), op->collection) - f.collections.begin();
     bool first = static_cast<size_t>(oi) == f.origins.size();
@@ -296,15 +297,27 @@ std::optional<sealed_form> compact_sealed(const std::vector<std::string>& ops) {
   return f;
 }
 
-std::vector<std::string> expand_sealed(s::SealedOps::Reader r) {
+// Rebuilds the operations; what they add up to is bounded like a
+// decompressed batch (lim.max_message), since short entries naming a long
+// collection would otherwise multiply it.
+std::vector<std::string> expand_sealed(s::SealedOps::Reader r, const wire_limits& lim) {
   check_list(r.getOrigins().size(), "sealed batch origins");
   check_list(r.getCollections().size(), "sealed batch collections");
   std::vector<node_id> origins;
-  for (auto o : r.getOrigins())
+  for (auto o : r.getOrigins()) {
     origins.push_back(get(o));
+    if (std::find(origins.begin(), origins.end() - 1, origins.back()) != origins.end() - 1)
+      fail("sealed batch: an origin listed twice");
+  }
   std::vector<std::string> collections;
-  for (auto c : r.getCollections())
+  for (auto c : r.getCollections()) {
     collections.push_back(str(c));
+    if (collections.back().size() > limits{}.max_collection_name)
+      fail("sealed batch: a collection name over the maximum length");
+    if (std::find(collections.begin(), collections.end() - 1, collections.back()) != collections.end() - 1)
+      fail("sealed batch: a collection listed twice");
+  }
+  size_t rebuilt = 0;
   std::vector<std::pair<uint64_t, uint64_t>> last(origins.size());
   std::vector<bool> seen(origins.size());
   auto data = r.getData();
@@ -332,6 +345,8 @@ std::vector<std::string> expand_sealed(s::SealedOps::Reader r) {
     auto size = get_varint(in);
     if (size > in.size())
       fail("sealed batch: a box longer than the data left");
+    if (size < 33)
+      fail("sealed batch: a box shorter than its sealing overhead (33 bytes)");
     operation op;
     op.id = dot{origins[oi], seq};
     op.counter = counter;
@@ -340,6 +355,9 @@ std::vector<std::string> expand_sealed(s::SealedOps::Reader r) {
     op.sealed_box = std::string(in.substr(0, size));
     in.remove_prefix(size);
     ops.push_back(encode(op));
+    rebuilt += ops.back().size();
+    if (rebuilt > lim.max_message)
+      fail("sealed batch: the operations rebuilt exceed the maximum message size");
   }
   check_list(ops.size(), "sealed batch operations");
   return ops;
@@ -552,7 +570,7 @@ result<envelope> decode_envelope(std::string_view bytes, const wire_limits& lim)
               m.ops.push_back(str(d));
             break;
           case s::OpBatch::COMPRESSED: m.ops = decompress_ops(q.getCompressed(), lim); break;
-          case s::OpBatch::SEALED: m.ops = expand_sealed(q.getSealed()); break;
+          case s::OpBatch::SEALED: m.ops = expand_sealed(q.getSealed(), lim); break;
           default: fail("unknown OpBatch payload kind");
         }
         e.msg = std::move(m);

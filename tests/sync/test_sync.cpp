@@ -636,6 +636,43 @@ BOOST_AUTO_TEST_CASE(malformed_compact_batches_are_refused) {
     }
   }
   BOOST_TEST(refused == good.size());  // every strict prefix is refused
+  // A SealedOps batch built by hand: `n` entries of origin 0, collection 0,
+  // seqs 1, 2, ..., timestamp 0, each with a `box`-byte box.
+  auto hand_made = [](const std::string& collection, size_t n, size_t box) {
+    capnp::MallocMessageBuilder mb;
+    auto env = mb.initRoot<schema::Envelope>();
+    env.setProtocolVersion(protocol_version);
+    auto b = env.initOpBatch();
+    b.setDatabase("db");
+    auto so = b.initSealed();
+    auto o = so.initOrigins(1)[0];
+    o.setHi(1);
+    o.setLo(2);
+    so.initCollections(1).set(0, collection);
+    std::string data;
+    for (size_t i = 0; i < n; ++i) {
+      data += std::string("\x00\x00\x01\x00", 4);  // indexes 0, 0; seq 1 then +1; timestamp 0 then +0
+      data.push_back(static_cast<char>(box));
+      data += std::string(box, 'b');
+    }
+    so.setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(data.data()), data.size()));
+    kj::VectorOutputStream os;
+    capnp::writePackedMessage(os, mb);
+    auto a = os.getArray();
+    return std::string(reinterpret_cast<const char*>(a.begin()), a.size());
+  };
+  BOOST_TEST(decode_envelope(hand_made("c", 10, 40)).ok());  // the builder is right
+  // Short entries naming a long collection must not multiply into gigabytes:
+  // what the entries rebuild is bounded like a decompressed batch.
+  wire_limits lim;
+  lim.max_message = 8 << 20;  // 100,000 rebuilt operations of ~300 bytes: ~30 MB
+  auto big = decode_envelope(hand_made(std::string(256, 'c'), 100000, 33), lim);
+  BOOST_REQUIRE(!big.ok());
+  BOOST_TEST(big.error().message.find("maximum message size") != std::string::npos, big.error().message);
+  auto tiny = decode_envelope(hand_made("c", 3, 10));  // under the 33-byte sealing overhead
+  BOOST_REQUIRE(!tiny.ok());
+  BOOST_TEST(tiny.error().message.find("sealing overhead") != std::string::npos, tiny.error().message);
+  BOOST_TEST(!decode_envelope(hand_made(std::string(257, 'c'), 1, 40)).ok());  // collection name too long
 }
 
 BOOST_AUTO_TEST_CASE(compression_only_when_smaller) {
