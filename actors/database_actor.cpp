@@ -407,6 +407,10 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
     [self](watch_atom, const caf::actor& who) {
       self->monitor(who);
       self->state.watchers.push_back(who);
+      // Told at once too: a commit made between the watcher's last look at
+      // the store and this registration would otherwise reach it only with
+      // the next commit (a sync link would sit on data it holds).
+      caf::anon_send(who, committed_atom::value);
     },
     [self](subscribe_atom, const caf::actor& who, const std::string& collection) {
       self->monitor(who);

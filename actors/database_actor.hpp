@@ -43,7 +43,8 @@ using database_actor = caf::typed_actor<
   caf::replies_to<compact_atom, std::vector<node_id>>::with<compact_report>,
   // Commit watch: `watcher` receives (committed_atom) after every commit that
   // changed the database (local writes or remote operations), until it
-  // unwatches (unsubscribe_atom) or goes down. Sync sessions use it to push.
+  // unwatches (unsubscribe_atom) or goes down, and once when it registers
+  // (covering commits since it last read). Sync sessions use it to push.
   caf::reacts_to<watch_atom, caf::actor>,
   // Change feed: `subscriber` receives (change_atom, change) for the
   // collection (empty: every collection) until it unsubscribes or goes down.

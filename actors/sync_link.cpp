@@ -235,17 +235,28 @@ public:
     // grant (authentic: `_access` operations are judged by their author).
     // A list that was empty when the batch began is learnt from the batch
     // itself: its forwarder is not judged (a new replica cannot know yet).
-    if (!list_started_)
+    if (!list_started_) {
       list_started_ = !list_->empty();
-    if (*list_started_ && key && author_key && peer_key != origin_key)
+      joining_ = s->awaiting_access();
+    }
+    if ((*list_started_ || joining_) && key && author_key && peer_key != origin_key)
       forwarder_ = crypto::node_id_of(*key);
     bool bound = access::bound_owner(db).has_value();
-    if (list_->empty() && !bound && op.collection != access::collection)
-      return {};  // an open database
+    if (list_->empty() && !bound && op.collection != access::collection && !joining_)
+      return {};  // an open database (a store made without a list: tests)
     if (!key || !author_key)
       return "database " + db + " has an access list: the peer and the operation's origin must prove their keys";
     auto node = crypto::node_id_of(*key);
     auto author = crypto::node_id_of(*author_key);
+    // A joining database without its list yet: data is judged at the end of
+    // the batch, by the list the batch brings (none: refused), so nothing
+    // enters that its members would refuse.
+    if (list_->empty() && op.collection != access::collection) {
+      deferred_.push_back({author == node ? std::optional<node_id>(author) : std::nullopt, op});
+      return {};
+    }
+    if (auto why = mode_problem(op); !why.empty())
+      return why;
     // Data from its author's node: the author's rights. Forwarded data: its
     // rights were checked where it entered. The access list itself: always
     // its author's (admin; the owner when it is created).
@@ -266,10 +277,36 @@ public:
   }
 
   std::string batch_problem(const std::string&) override {
+    if (!deferred_.empty()) {
+      if (!list_ || list_->empty())
+        return "database " + (list_ ? list_->database_id() : std::string()) +
+               " is joining and has no access list yet: it takes data only with the list (from its owner or a "
+               "member that holds it)";
+      for (auto& [author, op] : deferred_) {
+        if (author)  // from its author's node: its rights
+          if (auto st = check_operation(*list_, *author, op); !st)
+            return st.message;
+        if (auto why = mode_problem(op); !why.empty())
+          return why;
+      }
+    }
     if (!forwarder_ || !list_ || list_->empty() || list_->may_store(*forwarder_))
       return {};
     return "node " + forwarder_->to_hex() + " is not a member of database " + list_->database_id() +
            " and may not forward its operations";
+  }
+
+  // Data operations must be as the list says, whoever wrote them: sealed in
+  // an end-to-end encrypted database, plaintext otherwise.
+  std::string mode_problem(const operation& op) const {
+    if (!list_ || list_->empty() || op.collection == access::collection)
+      return {};
+    bool sealed = op.k == operation::kind::sealed;
+    if (sealed == list_->is_sealed())
+      return {};
+    return "operation " + op.id.origin.to_hex() + ":" + std::to_string(op.id.seq) + " is " +
+           (sealed ? "sealed" : "plaintext") + " but database " + list_->database_id() + " is " +
+           (list_->is_sealed() ? "end-to-end encrypted" : "plaintext");
   }
 
   void refused_input() override {
@@ -374,6 +411,8 @@ public:
     list_.reset();
     forwarder_.reset();
     list_started_.reset();
+    joining_ = false;
+    deferred_.clear();
     access_states_.clear();
     staged_.clear();
     staged_bytes_.clear();
@@ -399,6 +438,10 @@ private:
   std::map<record_id, std::optional<record_state>> access_states_;
   std::optional<node_id> forwarder_;  // forwarded operations came from this peer (batch_problem)
   std::optional<bool> list_started_;  // the list was not empty when the batch began
+  bool joining_ = false;  // the store awaited its list when the batch began
+  // Data a joining store without its list received in this batch: judged by
+  // batch_problem (the author when the peer wrote it itself).
+  std::vector<std::pair<std::optional<node_id>, operation>> deferred_;
 };
 
 struct link_state {

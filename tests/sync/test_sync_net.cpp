@@ -203,7 +203,9 @@ BOOST_AUTO_TEST_CASE(three_devices_converge_through_a_relay_and_reconnect) {
     if (!everywhere)
       std::this_thread::sleep_for(10ms);
   }
-  BOOST_REQUIRE(everywhere);
+  BOOST_REQUIRE_MESSAGE(everywhere, "links: " << links[0]->status().at(0).last_error << " | "
+                                               << links[1]->status().at(0).last_error << " | "
+                                               << links[2]->status().at(0).last_error);
   BOOST_REQUIRE(joined(dbs[1]) && joined(dbs[2]));  // the list came before the record
   // every device goes offline and edits the same record concurrently
   for (auto& l : links)
@@ -565,6 +567,40 @@ BOOST_AUTO_TEST_CASE(two_owners_of_one_name_refuse_to_sync) {
   BOOST_TEST(!rl.may_store(phone->id()));
   BOOST_TEST(pl.is_admin(phone->id()));
   BOOST_TEST(!pl.may_store(relay->id()));
+}
+
+// A relay that hosts a database before its access list exists takes no data
+// without the list: a peer pushing operations of a database it holds with no
+// list (a store made without one) is refused, and the relay stores nothing
+// that the real owner's members would refuse.
+BOOST_AUTO_TEST_CASE(a_joining_relay_takes_no_data_without_the_access_list) {
+  temp_dir tmp;
+  auto relay = open_node(tmp / "relay");
+  auto srv = must(relay->serve(listen_on("tcp://127.0.0.1:0")));
+  node_id stranger_id;
+  {
+    auto n = open_node(tmp / "stranger");  // its identity
+    stranger_id = n->id();
+  }
+  {  // "bugs" made directly, without an access list (a node never makes one)
+    store_options o;
+    o.database_id = "bugs";
+    auto st = must(store::open(tmp / "stranger" / "bugs", replica_id(stranger_id, "bugs"), o, nullptr));
+    BOOST_TEST(must(st->access()).empty());
+  }
+  auto stranger = open_node(tmp / "stranger");
+  auto sdb = open_db(*stranger, "bugs");
+  BOOST_TEST(info(sdb).access == "open");
+  must(sdb.insert("bugs", {{"title", "injected"}}));
+  auto so = only("bugs");
+  so.min_backoff = 50ms;
+  so.max_backoff = 200ms;
+  auto link = must(stranger->sync_with(first_url(*srv), so));
+  BOOST_TEST(refused_with(*link, "is joining and has no access list yet"), link->status().at(0).last_error);
+  link->stop();
+  auto on_relay = join(*relay, "bugs");  // the session created it, joining
+  BOOST_TEST(info(on_relay).access == "joining");
+  BOOST_TEST(info(on_relay).versions.total() == 0u);
 }
 
 namespace {

@@ -469,7 +469,9 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_an_error_and_the_relay_keeps_serving) {
   }
   // a peer that did not prove its key made the relay create nothing
   BOOST_TEST(!std::filesystem::exists(tmp / "relay" / "nokey"));
-  {  // an operation that fails validation: refused, nothing stored
+  {  // data for a database the relay hosts without its access list (made for
+     // this session, joining): refused as a whole, nothing stored. (The
+     // operation would fail validation too: store tests cover that refusal.)
     raw_peer p(relay.port);
     raw_identity me;
     me.handshake(p, "victim");
@@ -484,7 +486,8 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_an_error_and_the_relay_keeps_serving) {
     sync::op_batch b{"victim", {me.sign(chain, {bytes})}, {bytes}};
     p.send({sync::protocol_version, b});
     auto e = p.expect_error_then_close();
-    BOOST_TEST(e.code == sync::error_code::refused);
+    BOOST_TEST(e.code == sync::error_code::forbidden);
+    BOOST_TEST(e.message.find("joining and has no access list") != std::string::npos, e.message);
     BOOST_TEST(std::filesystem::exists(tmp / "relay" / "victim"));  // created once the peer proved its key
   }
   auto valid_op = [](const node_id& origin, uint64_t seq, int64_t x) {
