@@ -123,11 +123,16 @@ void start_open(registry_pointer self, const std::string& name) {
   ++self->state.running;
   auto registry = caf::actor_cast<registry_actor>(self);
   auto opts = cfg.store;
-  // The first to ask decides what a new database starts with.
-  if (auto o = self->state.opening.find(name); o != self->state.opening.end() && !o->second.waiters.empty())
-    opts.create_as = o->second.waiters.front().as;
-  else
-    opts.create_as = new_database::join;
+  // A user's open decides what a new database starts with; sessions alone
+  // make it joining. (A user's open that comes after a session already
+  // created it gets the joining database: an existing one keeps what it has.)
+  opts.create_as = new_database::join;
+  if (auto o = self->state.opening.find(name); o != self->state.opening.end())
+    for (auto& w : o->second.waiters)
+      if (!w.pin && w.create) {
+        opts.create_as = w.as;
+        break;
+      }
   self->system().spawn([registry, name, dir = cfg.data_dir / name, id = replica_id(cfg.self, name), opts,
                         env = cfg.env](caf::blocking_actor*) mutable {
     opts.database_id = name;  // the chains' database identity

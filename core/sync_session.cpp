@@ -559,22 +559,22 @@ void session::release(const version_vector& acked, uint32_t chunk_ack) {
 void session::pump(std::vector<envelope>& out) {
   if (state_ != state::open || !peer_requested_)
     return;
-  // The list changed since the peer's rights were judged: judge again
-  // before anything more is sent (a revoked member, a relay removed).
-  if (auto v = store_.access_version(); v != judged_access_) {
-    judged_access_ = v;
-    if (auto why = store_.pull_problem(peer_key_); !why.empty()) {
-      if (!opt_.initiator)
-        return fail_into(out, error_code::forbidden, "rights withdrawn: " + why);
-      pull_withheld_ = true;
-    }
-  }
-  if (pull_withheld_) {
-    if (!store_.pull_problem(peer_key_).empty())
-      return;
-    pull_withheld_ = false;
-  }
   while (inflight_bytes_ < opt_.window_bytes) {
+    // The list changed since the peer's rights were judged: judge again
+    // before anything more is sent (a revoked member, a relay removed).
+    if (auto v = store_.access_version(); v != judged_access_) {
+      judged_access_ = v;
+      if (auto why = store_.pull_problem(peer_key_); !why.empty()) {
+        if (!opt_.initiator)
+          return fail_into(out, error_code::forbidden, "rights withdrawn: " + why);
+        pull_withheld_ = true;
+      }
+    }
+    if (pull_withheld_) {
+      if (!store_.pull_problem(peer_key_).empty())
+        return;
+      pull_withheld_ = false;
+    }
     // The peer lacks operations this side compacted away: the states first.
     if (!snap_ && needs_snapshot()) {
       if (!peer_snapshots_)

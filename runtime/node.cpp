@@ -182,13 +182,16 @@ std::vector<link_status> sync_handle::status() const {
 
 bool sync_handle::wait_synced(std::chrono::milliseconds timeout) const {
   auto until = std::chrono::steady_clock::now() + timeout;
-  for (auto& m : monitors_) {
+  // Synced, and past every operation each database held when the wait
+  // began (a status may still be from before a commit just made).
+  std::vector<version_vector> targets;
+  for (auto& m : monitors_)
+    targets.push_back(m->local_versions());
+  for (size_t i = 0; i < monitors_.size(); ++i) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    // Synced, and past every operation the database held when the wait
-    // began (the status may still be from before a commit just made).
-    auto target = m->local_versions();
+    const auto& target = targets[i];
     if (left.count() < 0 ||
-        !m->wait([&](const link_status& s) { return s.synced && s.peer_holds.dominates(target); }, left))
+        !monitors_[i]->wait([&](const link_status& s) { return s.synced && s.peer_holds.dominates(target); }, left))
       return false;
   }
   return true;

@@ -45,7 +45,6 @@ const std::string meta_equivocations = "security/equivocations";  // u64
 const std::string meta_unopened = "security/unopened";  // u64: sealed operations logged, not applied
 const std::string meta_joining = "e2e/joining";  // present: created by new_database::join
 const std::string meta_opening = "e2e/opening";  // a key-opening scan under way (reopen_unopened)
-const std::string meta_create_as = "e2e/create_as";  // u8 new_database: what the creation set out to make
 const std::string meta_opened_epochs = "e2e/opened";     // u32 epochs, ascending: every logged
                                                         // sealed operation of these is applied (or held)
 const std::string meta_head = "head/";     // ‖ origin (16 bytes) ‖ u64 seq -> link (32) [‖ signature (64) ‖ key (32)]
@@ -555,16 +554,12 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, nod
     return es;
   // A crash before finish_creation leaves the marker: the next open sees a
   // fresh database again and start_as finishes what it began.
-  if (fresh) {
-    // The intent recorded by an interrupted creation wins over this open's.
-    new_database how = opts.create_as;
-    std::string v;
-    if (s->db_->Get(rocksdb::ReadOptions(), s->meta_, meta_create_as, &v).ok() && v.size() == 1 &&
-        static_cast<uint8_t>(v[0]) <= static_cast<uint8_t>(new_database::join))
-      how = static_cast<new_database>(v[0]);
-    if (auto cs = s->start_as(how); !cs)
+  // Run before finish_creation: a crash before it leaves the creation
+  // marker, and the next open starts the database over from nothing (the
+  // marker's files are removed), as that open asks.
+  if (fresh)
+    if (auto cs = s->start_as(opts.create_as); !cs)
       return cs;
-  }
   if (auto fs = s->fs_->finish_creation(); !fs)
     return fs;
   return s;
@@ -583,9 +578,6 @@ const char* to_string(new_database d) {
 status store::start_as(new_database how) {
   if (how == new_database::open)
     return {};
-  if (auto st = db_->Put(rocksdb::WriteOptions(), meta_, meta_create_as, std::string(1, static_cast<char>(how)));
-      !st.ok())
-    return io(st, "cannot record how " + dir_.string() + " is created");
   if (how == new_database::join) {
     auto st = db_->Put(rocksdb::WriteOptions(), meta_, meta_joining, "1");
     if (!st.ok())
@@ -595,7 +587,7 @@ status store::start_as(new_database how) {
   }
   auto e = e2e();
   if (!e->list.empty())
-    return {};  // created before a crash
+    return {};  // (cannot be: a new database holds nothing)
   const bool sealed = how == new_database::sealed;
   if (!opts_.signer || (sealed && !opts_.exchange))
     return status{errc::invalid_argument, "database " + opts_.database_id + " cannot be created " + to_string(how) +
