@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::connection_ptr)
 
@@ -66,8 +67,15 @@ public:
     if (!s)
       return c;
     auto mine = s->versions();
+    // The access list's authors first: a peer judges data by the list (and a
+    // joining one takes none without it), so it must arrive ahead of data.
+    auto first = s->access_authors();
+    if (!first) {
+      spdlog::error("sync: cannot read the access list of {}: {}", s->path().string(), first.error().message);
+      return c;
+    }
     version_vector base;
-    auto logged = s->oplog_after(have, max_bytes, &base);
+    auto logged = s->oplog_after(have, max_bytes, &base, *first);
     if (!logged) {
       spdlog::error("sync: cannot read the oplog of {}: {}", s->path().string(), logged.error().message);
       return c;
@@ -85,9 +93,12 @@ public:
       bytes += l.bytes.size();
     bool cut = bytes >= max_bytes;
     size_t i = 0;
-    for (auto& r : mine.missing_from(have)) {
-      while (i < logged->size() && (*logged)[i].id.origin < r.origin)
-        ++i;  // an origin that appeared after `mine` was read
+    for (auto& r : ordered_first(mine.missing_from(have), *first)) {
+      // (the log is read in the same order; skip an origin that appeared
+      // after `mine` was read, or that was compacted past `have`)
+      while (i < logged->size() && (*logged)[i].id.origin != r.origin &&
+             have.get((*logged)[i].id.origin) >= mine.get((*logged)[i].id.origin))
+        ++i;
       std::vector<logged_op> got;  // this origin's operations read, in seq order
       for (; i < logged->size() && (*logged)[i].id.origin == r.origin; ++i)
         if ((*logged)[i].id.seq <= r.through)
@@ -239,8 +250,10 @@ public:
       list_started_ = !list_->empty();
       joining_ = s->awaiting_access();
     }
-    if ((*list_started_ || joining_) && key && author_key && peer_key != origin_key)
+    if ((*list_started_ || joining_) && key && author_key && peer_key != origin_key) {
       forwarder_ = crypto::node_id_of(*key);
+      forwarded_authors_.insert(crypto::node_id_of(*author_key));
+    }
     bool bound = access::bound_owner(db).has_value();
     if (list_->empty() && !bound && op.collection != access::collection && !joining_)
       return {};  // an open database (a store made without a list: tests)
@@ -291,6 +304,12 @@ public:
       }
     }
     if (!forwarder_ || !list_ || list_->empty() || list_->may_store(*forwarder_))
+      return {};
+    // Operations of the owner and admins may come from anyone: their
+    // authors could grant the forwarder itself. A member joining through a
+    // relay gets the owner's chain before the relay's grant at its end.
+    if (std::all_of(forwarded_authors_.begin(), forwarded_authors_.end(),
+                    [&](const node_id& a) { return list_->is_admin(a); }))
       return {};
     return "node " + forwarder_->to_hex() + " is not a member of database " + list_->database_id() +
            " and may not forward its operations";
@@ -410,6 +429,7 @@ public:
     heads_.clear();
     list_.reset();
     forwarder_.reset();
+    forwarded_authors_.clear();
     list_started_.reset();
     joining_ = false;
     deferred_.clear();
@@ -437,6 +457,7 @@ private:
   std::optional<access_list> list_;
   std::map<record_id, std::optional<record_state>> access_states_;
   std::optional<node_id> forwarder_;  // forwarded operations came from this peer (batch_problem)
+  std::set<node_id> forwarded_authors_;  // and were written by these nodes
   std::optional<bool> list_started_;  // the list was not empty when the batch began
   bool joining_ = false;  // the store awaited its list when the batch began
   // Data a joining store without its list received in this batch: judged by

@@ -3,6 +3,7 @@
 
 #include "core/ids.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <vector>
@@ -70,5 +71,21 @@ public:
 private:
   map_type entries_;
 };
+
+/// `ranges` with the origins of `first` moved ahead, in `first`'s order;
+/// the others keep their order.
+inline std::vector<version_vector::range> ordered_first(std::vector<version_vector::range> ranges,
+                                                        const std::vector<node_id>& first) {
+  if (first.empty())
+    return ranges;
+  auto rank = [&](const node_id& o) {
+    return static_cast<size_t>(std::find(first.begin(), first.end(), o) - first.begin());
+  };
+  std::stable_sort(ranges.begin(), ranges.end(),
+                   [&](const version_vector::range& a, const version_vector::range& b) {
+                     return rank(a.origin) < rank(b.origin);
+                   });
+  return ranges;
+}
 
 } // namespace blaze

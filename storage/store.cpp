@@ -608,12 +608,18 @@ status store::start_as(new_database how) {
 }
 
 result<std::vector<write>> store::grant_writes(const crypto::member_key& member, access_rights rights) const {
+  return access_writes([&](const access_list& list, const keyring& keys) {
+    return access::grant(list, member, rights, keys);
+  });
+}
+
+result<std::vector<write>> store::access_writes(const access_builder& build) const {
   auto e = e2e();
   if (e->list.empty())
     return status{errc::invalid_argument, "database " + opts_.database_id + " has no access list" +
                                             (joining_ ? " yet (it is joining another node's database)" : "") +
                                             ": nothing to share it by"};
-  return access::grant(e->list, member, rights, e->keys);
+  return build(e->list, e->keys);
 }
 
 bool store::awaiting_access() const {
@@ -1853,7 +1859,7 @@ result<std::vector<operation>> store::operations_after(const version_vector& aft
 }
 
 result<std::vector<logged_op>> store::oplog_after(const version_vector& after, size_t max_bytes,
-                                                  version_vector* base) const {
+                                                  version_vector* base, const std::vector<node_id>& first) const {
   std::vector<logged_op> out;
   size_t bytes = 0;
   auto mine = versions();
@@ -1872,7 +1878,7 @@ result<std::vector<logged_op>> store::oplog_after(const version_vector& after, s
       return io(bt->status(), "cannot read the compaction point");
   }
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, oplog_));
-  for (auto& r : mine.missing_from(after)) {
+  for (auto& r : ordered_first(mine.missing_from(after), first)) {
     for (it->Seek(keys::oplog({r.origin, r.after + 1})); it->Valid() && bytes < max_bytes; it->Next()) {
       if (it->key().size() != 24)
         return status{errc::corrupt, "bad oplog key"};
@@ -1990,6 +1996,34 @@ result<std::optional<signed_head>> store::head_near(const node_id& origin, uint6
   if (!seq)
     return std::optional<signed_head>();
   return head_at(origin, *seq);
+}
+
+result<std::vector<node_id>> store::access_authors() const {
+  std::map<node_id, timestamp> earliest;
+  const std::string prefix = keys::record_prefix(access::collection);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), records_));
+  for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next()) {
+    auto st = decode_record(it->value().ToStringView(), opts_.decoding);
+    if (!st)
+      return status{errc::corrupt, "corrupt access list record in " + dir_.string()};
+    for (auto& [name, f] : st->fields)
+      for (const timestamp& t : {f.first_set, f.lww.ts})
+        if (!t.is_zero()) {
+          auto [at, fresh] = earliest.try_emplace(t.node, t);
+          if (!fresh && t < at->second)
+            at->second = t;
+        }
+  }
+  if (!it->status().ok())
+    return io(it->status(), "cannot read the access list");
+  std::vector<std::pair<timestamp, node_id>> by_time;
+  for (auto& [node, t] : earliest)
+    by_time.emplace_back(t, node);
+  std::sort(by_time.begin(), by_time.end());
+  std::vector<node_id> out;
+  for (auto& [t, node] : by_time)
+    out.push_back(node);
+  return out;
 }
 
 result<access_list> store::access() const {

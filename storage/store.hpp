@@ -344,8 +344,12 @@ public:
   /// order, stopping once `max_bytes` are gathered (at least one operation).
   /// With `base`: the compaction point at the same read point as the log
   /// (an origin with after < base has operations missing from the result).
+  /// `first`: origins read before all others, in that order (sync sends the
+  /// access list's authors ahead of data: access_authors()); the rest follow
+  /// in origin order.
   result<std::vector<logged_op>> oplog_after(const version_vector& after, size_t max_bytes,
-                                             version_vector* base = nullptr) const;
+                                             version_vector* base = nullptr,
+                                             const std::vector<node_id>& first = {}) const;
   /// Encoded operations of `origin` with seq in (after, through], in order.
   result<std::vector<logged_op>> oplog_range(const node_id& origin, uint64_t after, uint64_t through) const;
 
@@ -365,6 +369,12 @@ public:
   /// The database's access list: its `_access` records (docs/security.md
   /// §4.3); empty when the database has none (an open database).
   result<access_list> access() const;
+  /// The nodes that wrote the access list's current values, in the order
+  /// of their first such write (the owner, who created it, first; then the
+  /// admins as they were made admin). Sync sends their operations first, so
+  /// a peer learns the list, and the grants its later batches are judged by,
+  /// before data (docs/security.md §3, "the access list first").
+  result<std::vector<node_id>> access_authors() const;
   /// True when the access list says end-to-end encrypted: local writes
   /// outside `_access` are sealed, remote ones arrive sealed.
   bool sealed() const;
@@ -376,6 +386,12 @@ public:
   /// this node holds to wrap for a reader). errc::invalid_argument when the
   /// database has no access list.
   result<std::vector<write>> grant_writes(const crypto::member_key& member, access_rights rights) const;
+  /// Builds access-list writes (access::grant, revoke, rotate) from the list
+  /// and this node's keyring as committed now.
+  using access_builder = std::function<result<std::vector<write>>(const access_list&, const keyring&)>;
+  /// What `build` makes of the committed list: errc::invalid_argument when
+  /// the database has no access list (as grant_writes).
+  result<std::vector<write>> access_writes(const access_builder& build) const;
   /// Changes each time the access list is reloaded (a commit that touched
   /// `_access`): sync sessions judge their peer's rights again.
   uint64_t access_generation() const { return access_generation_.load(std::memory_order_acquire); }

@@ -785,3 +785,68 @@ BOOST_AUTO_TEST_CASE(a_member_with_a_stale_access_list_catches_up_through_the_re
   auto back = must(mdb.insert("notes", {{"text", "from the member"}}));
   BOOST_TEST(eventually([&] { return odb.get("notes", back).ok(); }));
 }
+
+// Members that join through a relay after the owner and another member wrote
+// far more than one batch (256 KiB): the relay, forwarding, must bring each
+// of them the access list and every operation. The owner shared last, so the
+// relay's own grant is at the end of the owner's chain; and the member who
+// wrote first has a node id below the owner's, so an origin-ordered sync
+// would send its data before the list.
+BOOST_AUTO_TEST_CASE(members_join_through_a_relay_after_many_batches_of_data) {
+  temp_dir tmp;
+  auto relay = open_node(tmp / "relay");
+  auto srv = must(relay->serve(listen_on("tcp://127.0.0.1:0")));
+  auto url = first_url(*srv);
+  auto owner = open_node(tmp / "owner");
+  // a first member whose node id sorts before the owner's (ids are random)
+  std::unique_ptr<node> early;
+  for (int i = 0; !early; ++i) {
+    auto n = open_node(tmp / ("early" + std::to_string(i)));
+    if (n->id() < owner->id())
+      early = std::move(n);
+  }
+  auto late = open_node(tmp / "late");
+  auto odb = open_db(*owner, "big");
+  const std::string pad(300, 'x');
+  constexpr int notes = 1500;  // ~0.5 MB sealed: two batches and more
+  for (int i = 0; i < notes; i += 100) {
+    writes ws;
+    for (int j = i; j < i + 100; ++j)
+      ws.push_back(make_insert("notes", {{"n", j}, {"by", "owner"}, {"pad", pad}}));
+    for (auto& o : must(odb.write(ws)))
+      BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
+  }
+  share(odb, *early);
+  // the early member takes the owner's data straight from it and writes as much
+  auto edb = join(*early, "big");
+  {
+    auto direct = must(owner->serve(listen_on("tcp://127.0.0.1:0")));
+    auto dlink = must(early->sync_with(first_url(*direct), only("big")));
+    BOOST_REQUIRE_MESSAGE(eventually([&] { return info(edb).versions == info(odb).versions; }, 30s),
+                          "the early member did not catch up: " << dlink->status().at(0).last_error);
+    for (int i = 0; i < notes; i += 100) {
+      writes ws;
+      for (int j = i; j < i + 100; ++j)
+        ws.push_back(make_insert("notes", {{"n", j}, {"by", "early"}, {"pad", pad}}));
+      for (auto& o : must(edb.write(ws)))
+        BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
+    }
+    BOOST_REQUIRE(dlink->wait_synced(30s));
+    dlink->stop();
+  }
+  // only now the relay and the late member are invited
+  share(odb, *relay, access_rights::relay);
+  share(odb, *late, access_rights::read);
+  auto olink = must(owner->sync_with(url, only("big")));
+  BOOST_REQUIRE_MESSAGE(olink->wait_synced(30s), "owner to relay: " << olink->status().at(0).last_error);
+  olink->stop();
+  BOOST_REQUIRE(info(odb).records == 2u * notes + access_records(3));
+
+  auto ldb = join(*late, "big");
+  auto llink = must(late->sync_with(url, only("big")));
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return info(ldb).versions == info(odb).versions; }, 30s),
+                        "the late member did not catch up: " << llink->status().at(0).last_error);
+  BOOST_TEST(info(ldb).records == 2u * notes + access_records(3));
+  BOOST_TEST(info(ldb).unopened == 0u);
+  BOOST_TEST(digest(ldb) == digest(odb));
+}
