@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <deque>
+#include <span>
 #include <map>
 #include <optional>
 
@@ -29,6 +30,7 @@ struct database_state {
   struct waiting {
     writes batch;
     caf::typed_response_promise<write_outcomes> promise;
+    access_builder build{};  // set: `batch` is built at its turn (access_atom)
   };
   std::vector<waiting> pending;  // writes gathered since the last flush
   bool flush_scheduled = false;
@@ -122,6 +124,8 @@ caf::result<bool> merge(database_pointer self, snapshot_parts& parts) {
 
 // Commits every write gathered since the last flush in one WriteBatch and
 // answers each request with its own outcomes.
+void commit_writes(database_pointer self, std::span<database_state::waiting> batch, changes& cs);
+
 void flush(database_pointer self) {
   auto& s = self->state;
   s.flush_scheduled = false;
@@ -129,10 +133,33 @@ void flush(database_pointer self) {
     return;  // while a transaction is prepared, writes wait (txn_release flushes them)
   std::vector<database_state::waiting> batch;
   batch.swap(s.pending);
+  changes cs;
+  // One commit per run of plain writes; an access change commits alone,
+  // built from the list the commits before it left.
+  for (size_t from = 0, to = 0; from < batch.size(); from = to) {
+    to = from + 1;
+    if (auto& build = batch[from].build) {
+      auto ws = s.st->access_writes(build);
+      if (!ws) {
+        batch[from].promise.deliver(to_error(ws.error()));
+        continue;
+      }
+      batch[from].batch = std::move(*ws);
+    } else {
+      while (to < batch.size() && !batch[to].build)
+        ++to;
+    }
+    commit_writes(self, std::span(batch).subspan(from, to - from), cs);
+  }
+  publish(self, cs);
+  notify_watchers(self);
+}
+
+void commit_writes(database_pointer self, std::span<database_state::waiting> batch, changes& cs) {
+  auto& s = self->state;
   writes all;
   for (auto& w : batch)
     all.insert(all.end(), std::make_move_iterator(w.batch.begin()), std::make_move_iterator(w.batch.end()));
-  changes cs;
   auto results = s.st->write_local(all, now_ms(), s.subscribers.empty() ? nullptr : &cs);
   size_t i = 0;
   for (auto& w : batch) {
@@ -149,8 +176,6 @@ void flush(database_pointer self) {
     }
     w.promise.deliver(std::move(out));
   }
-  publish(self, cs);
-  notify_watchers(self);
 }
 
 // ---- cross-database transactions (participant) -------------------------------
@@ -363,6 +388,15 @@ database_actor::behavior_type database_impl(database_pointer self, std::string n
           self->state.flush_scheduled = true;
           self->send(self, flush_atom::value);
         }
+      }
+      return rp;
+    },
+    [self](access_atom, access_builder& build) -> caf::typed_response_promise<write_outcomes> {
+      auto rp = self->make_response_promise<write_outcomes>();
+      self->state.pending.push_back({{}, rp, std::move(build)});
+      if (!self->state.flush_scheduled) {
+        self->state.flush_scheduled = true;
+        self->send(self, flush_atom::value);
       }
       return rp;
     },

@@ -22,6 +22,10 @@ namespace blaze {
 using database_actor = caf::typed_actor<
   // Local writes. Writes that arrive together are committed in one WriteBatch.
   caf::replies_to<write_atom, writes>::with<write_outcomes>,
+  // A change of the access list, built from the list as committed once the
+  // writes queued before it are: two changes never build on one list (two
+  // revocations make two epochs, not two different keys for one).
+  caf::replies_to<access_atom, access_builder>::with<write_outcomes>,
   // Internal: commits the writes gathered so far (sent by the actor to itself).
   caf::reacts_to<flush_atom>,
   caf::replies_to<get_atom, std::string, record_id>::with<value_map>,

@@ -51,6 +51,7 @@ using peer_ack_atom = caf::atom_constant<caf::atom("peerack")>;
 using acquire_atom = caf::atom_constant<caf::atom("acquire")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using opened_atom = caf::atom_constant<caf::atom("opened")>;
+using access_atom = caf::atom_constant<caf::atom("access")>;
 
 /// The outcome of one write: its status, and on success the operation's dot
 /// and the record it touched.
@@ -61,6 +62,9 @@ struct write_outcome {
 };
 using write_outcomes = std::vector<write_outcome>;
 using writes = std::vector<write>;
+/// A change of the access list (grant, revoke, rotate), built by the
+/// database actor from the list as committed at its turn.
+using access_builder = store::access_builder;
 using operations = std::vector<operation>;
 using changes = std::vector<change>;
 using conflicts = std::vector<conflict>;
@@ -109,6 +113,7 @@ struct database_status {
 } // namespace blaze
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::writes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::access_builder)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::write_outcomes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::record_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(blaze::value_map)

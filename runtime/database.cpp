@@ -98,12 +98,8 @@ result<access_list> database::access() const {
   return s->access();
 }
 
-namespace {
-// Commits access-list writes as one batch; the first refusal is the result.
-status write_all(database& db, result<std::vector<write>> ws) {
-  if (!ws)
-    return ws.error();
-  auto out = db.write(writes(std::make_move_iterator(ws->begin()), std::make_move_iterator(ws->end())));
+status database::change_access(access_builder build) {
+  auto out = ask<write_outcomes>(*pool_, h_.db, timeout_, access_atom::value, std::move(build));
   if (!out)
     return out.error();
   for (auto& o : *out)
@@ -111,20 +107,19 @@ status write_all(database& db, result<std::vector<write>> ws) {
       return o.st;
   return {};
 }
-} // namespace
 
 status database::share(const crypto::member_key& member, access_rights rights) {
-  auto s = h_.st.lock();
-  if (!s)
-    return status{errc::invalid_argument, "database " + h_.name + " is closed"};
-  return write_all(*this, s->grant_writes(member, rights));
+  return change_access([member, rights](const access_list& list, const keyring& keys) {
+    return access::grant(list, member, rights, keys);
+  });
 }
 
 status database::revoke(const node_id& member) {
-  auto list = access();
-  if (!list)
-    return list.error();
-  return write_all(*this, access::revoke(*list, member));
+  return change_access([member](const access_list& list, const keyring&) { return access::revoke(list, member); });
+}
+
+status database::rotate() {
+  return change_access([](const access_list& list, const keyring&) { return access::rotate(list); });
 }
 
 result<write_outcomes> database::write(writes ws) {

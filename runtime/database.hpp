@@ -81,6 +81,17 @@ public:
   /// database, a new content key (epoch) is made for the remaining readers:
   /// it cannot read what is written from then on. Needs admin rights.
   status revoke(const node_id& member);
+  /// A new content key (epoch) for every reader, removing no one: after
+  /// access_list::needs_rotation() (two admins revoked at once on
+  /// different nodes), or after many writes under one key.
+  /// errc::invalid_argument for a plaintext database.
+  status rotate();
+  /// Commits the writes `build` (access::grant, revoke, rotate, or the
+  /// like) makes of the access list and this node's keyring as the database
+  /// actor holds them at its turn, after every write queued before: changes
+  /// made at once (two threads revoking two members) build on each other,
+  /// never on one list. The first refusal is the result.
+  status change_access(access_builder build);
 
   /// Forgets recorded conflicts of one record, or of a whole collection
   /// (id null), or of the database (collection empty).

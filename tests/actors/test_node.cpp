@@ -426,3 +426,58 @@ BOOST_AUTO_TEST_CASE(a_subscription_held_past_its_node_does_not_block_shutdown) 
   BOOST_REQUIRE_MESSAGE(destroy_elsewhere(std::move(n)), "node shutdown hangs while a subscription is held");
   sub.cancel();  // after the node is gone: harmless
 }
+
+// Access-list changes made at once (threads sharing and revoking through
+// one database handle) are built by the database actor one after another,
+// each from the list the previous one left: every revocation of a reader
+// makes its own epoch, and the keys never disagree with the database
+// record (built on the caller's thread, two revocations both made epoch
+// N+1 with different keys: needs_rotation()).
+BOOST_AUTO_TEST_CASE(concurrent_access_changes_build_on_each_other) {
+  temp_dir tmp;
+  auto n = open_node(tmp / "owner");
+  auto db = open_db(*n, "club");
+  auto member = [](int) {
+    auto s = crypto::signing_key::generate();
+    auto x = crypto::x25519_key::generate();
+    BOOST_REQUIRE(s.ok() && x.ok());
+    return crypto::member_key{s->public_key(), x->public_key()};
+  };
+  constexpr int readers = 8;
+  std::vector<crypto::member_key> keys;
+  for (int i = 0; i < readers; ++i)
+    keys.push_back(member(i));
+  std::vector<std::thread> ts;
+  std::atomic<int> failed{0};
+  for (int i = 0; i < readers; ++i)
+    ts.emplace_back([&, i] { failed += !db.share(keys[i], access_rights::read).ok(); });
+  for (auto& t : ts)
+    t.join();
+  BOOST_REQUIRE_EQUAL(failed.load(), 0);
+  auto list = must(db.access());
+  BOOST_TEST(list.members().size() == 1u + readers);
+  BOOST_TEST(list.epoch() == 1u);
+  ts.clear();
+  for (int i = 0; i < readers; i += 2)  // half of them, at once
+    ts.emplace_back([&, i] { failed += !db.revoke(keys[i].id()).ok(); });
+  for (auto& t : ts)
+    t.join();
+  BOOST_REQUIRE_EQUAL(failed.load(), 0);
+  list = must(db.access());
+  BOOST_TEST(list.epoch() == 1u + readers / 2);  // one epoch per revocation
+  BOOST_TEST(!list.needs_rotation());
+  auto ring = keyring::unlock(list, n->id(), *n->ident().exchange);
+  BOOST_TEST(ring.sealing_key(list).ok());
+  for (int i = 0; i < readers; ++i)
+    BOOST_TEST(list.can_read(keys[i].id()) == (i % 2 == 1));
+  // the owner still writes, sealed under the newest key
+  BOOST_TEST(db.insert("notes", {{"after", "revocations"}}).ok());
+  // rotate: a new epoch for the remaining readers
+  BOOST_REQUIRE(db.rotate().ok());
+  BOOST_TEST(must(db.access()).epoch() == 2u + readers / 2);
+  BOOST_TEST(db.insert("notes", {{"after", "rotation"}}).ok());
+  // a revocation that cannot be built is refused, and nothing changes
+  auto before = must(db.access()).epoch();
+  BOOST_TEST(!db.revoke(keys[0].id()).ok());  // rights none already
+  BOOST_TEST(must(db.access()).epoch() == before);
+}
