@@ -929,6 +929,10 @@ status store::apply_effect(pending& p, const operation& op, std::vector<change>*
 status store::commit(pending& p, std::vector<change>* changes) {
   if (!p.dirty)
     return {};
+  if (scan_failed_.load(std::memory_order_acquire))
+    return status{errc::io_error, "database " + dir_.string() +
+                                    " takes no writes: opening the operations sealed under a newly gained key "
+                                    "failed; reopen the database to finish it"};
   if (p.unopened > 0)
     p.batch.Put(meta_, meta_unopened, u64_bytes(unopened_.load() + p.unopened));
   if (p.write_records)
@@ -2072,7 +2076,10 @@ status store::refresh_e2e(std::vector<change>* changes) {
     e2e_ = std::move(next);
   }
   access_generation_.fetch_add(1, std::memory_order_acq_rel);
-  return reopen_unopened(changes);
+  auto s = reopen_unopened(changes);
+  if (!s)
+    scan_failed_.store(true, std::memory_order_release);  // every later commit says so
+  return s;
 }
 
 namespace {

@@ -529,6 +529,12 @@ private:
   // touched `_access`.
   std::shared_ptr<const e2e_state> e2e_;
   std::atomic<uint64_t> access_generation_{0};
+  // A key-opening scan (reopen_unopened) failed after the keys it opens were
+  // put in use: the store takes no further commit until it is reopened,
+  // where the scan resumes from its last committed position. (Operations
+  // committed meanwhile would be opened on arrival and again by the resumed
+  // scan if their log keys lie past its position.)
+  std::atomic<bool> scan_failed_{false};
   std::atomic<bool> joining_{false};  // created by new_database::join (meta, persisted)
   std::optional<node_id> member_;  // node_id_of(signer): who this node is in access lists
 

@@ -9,6 +9,7 @@
 #include "storage/store.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <rocksdb/db.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -34,6 +35,25 @@ inline std::unique_ptr<store> open_store(const std::filesystem::path& dir, node_
   auto r = store::open(dir, self, opts, std::move(env));
   BOOST_REQUIRE_MESSAGE(r.ok(), "store::open(" << dir.string() << "): " << (r ? "" : r.error().to_string()));
   return std::move(*r);
+}
+
+/// Runs `fn(db, records)` on a raw RocksDB handle that opens a closed
+/// store's column families: for tests that damage what a store keeps.
+template <class Fn> void with_raw_records(const std::filesystem::path& dir, Fn fn) {
+  rocksdb::DBOptions dbo;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (auto name : {rocksdb::kDefaultColumnFamilyName, std::string("records"), std::string("oplog"),
+                    std::string("index"), std::string("meta"), std::string("conflicts")})
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto st = rocksdb::DB::Open(dbo, dir.string(), cfs, &handles, &raw);
+  BOOST_REQUIRE_MESSAGE(st.ok(), st.ToString());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  fn(*db, handles[1]);
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h);
+  BOOST_REQUIRE(db->Close().ok());
 }
 
 // ---- writes -------------------------------------------------------------------

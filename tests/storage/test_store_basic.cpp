@@ -490,26 +490,14 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_clear_statuses_and_changes_nothing) {
 
 namespace {
 
-// Overwrites the stored bytes of one record with a raw RocksDB handle that
-// opens the store's column families (the store must be closed).
+// Overwrites the stored bytes of one existing record (the store must be closed).
 void corrupt_record(const std::filesystem::path& dir, const std::string& collection, const record_id& id,
                     const std::string& garbage) {
-  rocksdb::DBOptions dbo;
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (auto name : {rocksdb::kDefaultColumnFamilyName, std::string("records"), std::string("oplog"),
-                    std::string("index"), std::string("meta"), std::string("conflicts")})
-    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  auto st = rocksdb::DB::Open(dbo, dir.string(), cfs, &handles, &raw);
-  BOOST_REQUIRE_MESSAGE(st.ok(), st.ToString());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  std::string old;
-  BOOST_REQUIRE(db->Get(rocksdb::ReadOptions(), handles[1], keys::record(collection, id), &old).ok());
-  BOOST_REQUIRE(db->Put(rocksdb::WriteOptions(), handles[1], keys::record(collection, id), garbage).ok());
-  for (auto* h : handles)
-    db->DestroyColumnFamilyHandle(h);
-  BOOST_REQUIRE(db->Close().ok());
+  with_raw_records(dir, [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* records) {
+    std::string old;
+    BOOST_REQUIRE(db.Get(rocksdb::ReadOptions(), records, keys::record(collection, id), &old).ok());
+    BOOST_REQUIRE(db.Put(rocksdb::WriteOptions(), records, keys::record(collection, id), garbage).ok());
+  });
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #include "store_test_util.hpp"
 
 #include "core/access.hpp"
+#include "core/keys.hpp"
 #include "core/sealed_op.hpp"
 
 #include <memory>
@@ -15,10 +16,10 @@ using namespace blaze::test;
 namespace {
 
 // A node's two keys, as runtime/identity keeps them.
-struct keys {
+struct node_keys {
   std::shared_ptr<const crypto::signing_key> sign;
   std::shared_ptr<const crypto::x25519_key> exchange;
-  keys() {
+  node_keys() {
     auto s = crypto::signing_key::generate();
     auto x = crypto::x25519_key::generate();
     BOOST_REQUIRE(s.ok() && x.ok());
@@ -80,7 +81,7 @@ BOOST_AUTO_TEST_SUITE(sealed_store)
 
 BOOST_AUTO_TEST_CASE(counters_sealed_before_the_key_arrives_count_once) {
   temp_dir tmp;
-  keys owner, reader;
+  node_keys owner, reader;
   auto a = open_store(tmp / "owner", owner.origin(), owner.opts());
   write_all(*a, access::create(*a->access(), owner.member(), true));
   BOOST_TEST(a->sealed());
@@ -140,7 +141,7 @@ BOOST_AUTO_TEST_CASE(counters_sealed_before_the_key_arrives_count_once) {
 
 BOOST_AUTO_TEST_CASE(creating_the_list_and_writing_in_one_batch_applies_each_write_once) {
   temp_dir tmp;
-  keys owner;
+  node_keys owner;
   auto a = open_store(tmp / "owner", owner.origin(), owner.opts());
   auto ws = access::create(*a->access(), owner.member(), true);
   BOOST_REQUIRE(ws.ok());
@@ -158,12 +159,12 @@ BOOST_AUTO_TEST_CASE(creating_the_list_and_writing_in_one_batch_applies_each_wri
 
 BOOST_AUTO_TEST_CASE(a_store_without_keys_cannot_write_a_sealed_database) {
   temp_dir tmp;
-  keys owner;
+  node_keys owner;
   auto a = open_store(tmp / "owner", owner.origin(), owner.opts());
   write_all(*a, access::create(*a->access(), owner.member(), true));
   must(*a, w_insert("bugs", rec(3), {{"n", value(int64_t(1))}}));
   // a relay: a node key, no grant
-  keys relay;
+  node_keys relay;
   auto r = open_store(tmp / "relay", relay.origin(), relay.opts());
   replicate(*a, *r);
   BOOST_TEST(r->sealed());
@@ -176,7 +177,7 @@ BOOST_AUTO_TEST_CASE(a_store_without_keys_cannot_write_a_sealed_database) {
 
 BOOST_AUTO_TEST_CASE(a_key_gained_late_opens_a_long_log_in_bounded_batches_once) {
   temp_dir tmp;
-  keys owner, reader;
+  node_keys owner, reader;
   auto a = open_store(tmp / "owner", owner.origin(), owner.opts());
   write_all(*a, access::create(*a->access(), owner.member(), true));
   const record_id bug = rec(5);
@@ -203,9 +204,72 @@ BOOST_AUTO_TEST_CASE(a_key_gained_late_opens_a_long_log_in_bounded_batches_once)
   BOOST_TEST(b->security().unopened == 0u);
 }
 
+// A key-opening scan that fails part way (here: a record it must load is
+// unreadable) leaves its committed chunks and position; the store then
+// takes no commit at all until it is reopened, so nothing can be opened on
+// arrival and again by the resumed scan. Reopened (the damage mended), the
+// scan resumes where its last commit left it: every increment counts once.
+BOOST_AUTO_TEST_CASE(a_failed_key_opening_scan_stops_the_store_and_resumes_once_reopened) {
+  temp_dir tmp;
+  node_keys owner, reader;
+  auto a = open_store(tmp / "owner", owner.origin(), owner.opts());
+  write_all(*a, access::create(*a->access(), owner.member(), true));
+  const record_id x = rec(8), y = rec(9);
+  int64_t total_x = 0, total_y = 0;
+  must(*a, w_insert("bugs", x, {{"title", value(std::string("x"))}}));
+  for (int i = 1; i <= 30; ++i) {
+    must(*a, w_inc("bugs", x, "votes", i));
+    total_x += i;
+  }
+  must(*a, w_insert("bugs", y, {{"title", value(std::string("y"))}}));  // after x's: later in the scan
+  for (int i = 1; i <= 30; ++i) {
+    must(*a, w_inc("bugs", y, "votes", i));
+    total_y += i;
+  }
+  auto ro = reader.opts();
+  ro.reopen_batch = 7;  // x's 31 operations: 4 commits of the scan before y's
+  auto b = open_store(tmp / "reader", reader.origin(), ro);
+  replicate(*a, *b);
+  BOOST_TEST(b->security().unopened == 62u);
+  b.reset();
+  const std::string y_key = keys::record("bugs", y);
+  with_raw_records(tmp / "reader", [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* records) {
+    BOOST_REQUIRE(db.Put(rocksdb::WriteOptions(), records, y_key, "unreadable").ok());
+  });
+  b = open_store(tmp / "reader", reader.origin(), ro);
+  auto ring = keyring::unlock(*a->access(), owner.sign->id(), *owner.exchange);
+  write_all(*a, access::grant(*a->access(), reader.member(), access_rights::read_write, ring));
+  replicate(*a, *b);  // the grant commits; its scan fails at y
+  BOOST_TEST(b->key_epochs().size() == 1u);
+  // stopped: neither a local nor a remote operation commits
+  must(*a, w_inc("bugs", x, "votes", 1000));
+  auto ops = a->oplog_after(b->versions(), size_t(1) << 20);
+  BOOST_REQUIRE(ops.ok() && ops->size() == 1u);
+  auto late = decode_operation(ops->front().bytes);
+  BOOST_REQUIRE(late.ok());
+  auto rep = b->apply_remote({*late}, {ops->front().bytes}, now_ms());
+  BOOST_REQUIRE_EQUAL(rep.refused.size(), 1u);
+  BOOST_TEST((rep.refused[0].second.code == errc::io_error));
+  BOOST_TEST(rep.refused[0].second.message.find("reopen") != std::string::npos, rep.refused[0].second.message);
+  auto st = must_fail(*b, w_insert("notes", rec(10), {{"n", value(int64_t(1))}}));
+  BOOST_TEST((st.code == errc::io_error));
+  // mended and reopened: the scan finishes, then the new increment arrives once
+  b.reset();
+  with_raw_records(tmp / "reader", [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* records) {
+    BOOST_REQUIRE(db.Delete(rocksdb::WriteOptions(), records, y_key).ok());
+  });
+  b = open_store(tmp / "reader", reader.origin(), ro);
+  BOOST_TEST(b->security().unopened == 0u);
+  BOOST_TEST(votes(*b, y) == total_y);
+  BOOST_TEST(votes(*b, x) == total_x);
+  replicate(*a, *b);
+  BOOST_TEST(votes(*b, x) == total_x + 1000);
+  BOOST_TEST(must_digest(*b) == must_digest(*a));
+}
+
 BOOST_AUTO_TEST_CASE(new_databases_start_owned_sealed_plaintext_or_joining) {
   temp_dir tmp;
-  keys owner, member;
+  node_keys owner, member;
   // sealed: the list is the database's first two operations, owned by the opener
   auto so = owner.opts();
   so.create_as = new_database::sealed;
