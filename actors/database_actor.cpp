@@ -41,6 +41,7 @@ struct database_state {
   };
   std::vector<subscriber> subscribers;
   std::vector<caf::actor> watchers;  // told (committed_atom) after each commit
+  bool rotating = false;  // a rotation of a worn content key is under way (rotate_when_worn)
 
   // Cross-database transactions (participant). While `txn` is set its
   // operations hold this replica's next sequence numbers: local writes stay
@@ -74,6 +75,31 @@ void notify_watchers(database_pointer self) {
 
 void txn_report_held(database_pointer self, const std::map<txn_id, txn_tag>& tags);
 
+// On the owner's node, a content key that sealed its budget of operations
+// (store::key_worn) is rotated, as database::rotate does: one rotation at a
+// time, queued behind the writes before it.
+void rotate_when_worn(database_pointer self) {
+  auto& s = self->state;
+  if (s.rotating || !s.st->key_worn())
+    return;
+  s.rotating = true;
+  spdlog::info("database {}: the content key sealed its budget of operations: rotating it", s.db_name);
+  auto me = caf::actor_cast<database_actor>(self);
+  access_builder rotate = [](const access_list& list, const keyring&) { return access::rotate(list); };
+  self->request(me, caf::infinite, access_atom::value, std::move(rotate))
+    .then(
+      [self](write_outcomes& out) {
+        self->state.rotating = false;
+        for (auto& o : out)
+          if (!o.st)
+            spdlog::warn("database {}: rotating a worn content key failed: {}", self->state.db_name, o.st.message);
+      },
+      [self](caf::error& e) {
+        self->state.rotating = false;
+        spdlog::warn("database {}: rotating a worn content key failed: {}", self->state.db_name, caf::to_string(e));
+      });
+}
+
 apply_report apply(database_pointer self, operations& ops, const coverage_set* cov,
                    std::vector<std::string>* encoded = nullptr) {
   // Operations of remote transactions are held aside by the store: which
@@ -95,6 +121,8 @@ apply_report apply(database_pointer self, operations& ops, const coverage_set* c
     notify_watchers(self);
   if (!tags.empty() && rep.applied > 0)
     txn_report_held(self, tags);
+  if (rep.applied > 0)
+    rotate_when_worn(self);
   return rep;
 }
 
@@ -153,6 +181,7 @@ void flush(database_pointer self) {
   }
   publish(self, cs);
   notify_watchers(self);
+  rotate_when_worn(self);
 }
 
 void commit_writes(database_pointer self, std::span<database_state::waiting> batch, changes& cs) {

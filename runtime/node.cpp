@@ -286,6 +286,7 @@ result<std::unique_ptr<node>> node::open(const node_options& opts) {
   rc.store.mode = opts.mode;
   rc.store.lim = opts.lim;
   rc.store.max_clock_skew_ms = opts.max_clock_skew_ms;
+  rc.store.seals_per_key = opts.seals_per_key;
   rc.store.signer = n->ident_.key;  // signs this node's chain heads (docs/protocol.md §5b)
   rc.store.exchange = n->ident_.exchange;  // opens and seals end-to-end encrypted databases (docs/security.md §3)
   rc.env = std::make_shared<storage_environment>(opts.storage);

@@ -41,6 +41,9 @@ struct node_options {
   limits lim;
   /// Remote operations stamped further than this in the future are refused.
   uint64_t max_clock_skew_ms = 60'000;
+  /// Sealed operations a content key may seal before the owner's node
+  /// rotates it (store_options::seals_per_key; docs/security.md §1).
+  uint64_t seals_per_key = uint64_t(1) << 30;
   /// RocksDB resources shared by every database of the node.
   environment_options storage;
   /// A database opened only for sync sessions (a relay's) is closed after

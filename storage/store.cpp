@@ -44,6 +44,7 @@ const std::string meta_refused = "security/refused";             // u64: store::
 const std::string meta_equivocations = "security/equivocations";  // u64
 const std::string meta_unopened = "security/unopened";  // u64: sealed operations logged, not applied
 const std::string meta_joining = "e2e/joining";  // present: created by new_database::join
+const std::string meta_seals = "e2e/seals/";  // ‖ u32 epoch -> u64 sealed operations logged under it
 const std::string meta_opening = "e2e/opening";  // a key-opening scan under way (reopen_unopened)
 const std::string meta_opened_epochs = "e2e/opened";     // u32 epochs, ascending: every logged
                                                         // sealed operation of these is applied (or held)
@@ -443,6 +444,7 @@ struct store::pending {
   std::shared_ptr<const e2e_state> e2e;
   bool access_changed = false;
   uint64_t unopened = 0;
+  std::map<uint32_t, uint64_t> seals;  // sealed operations it logs, per epoch
 
   // About what an operation adds to the batch (oplog entry, record state,
   // keys), so the batch's buffer is not regrown and copied as it fills.
@@ -622,6 +624,19 @@ result<std::vector<write>> store::access_writes(const access_builder& build) con
   return build(e->list, e->keys);
 }
 
+bool store::key_worn() const {
+  auto e = e2e();
+  if (!e || !e->list.is_sealed() || !member_ || e->list.owner_id() != *member_)
+    return false;
+  return seals_in_epoch(e->list.epoch()) >= opts_.seals_per_key;
+}
+
+uint64_t store::seals_in_epoch(uint32_t epoch) const {
+  std::lock_guard<std::mutex> guard(meta_mutex_);
+  auto i = seals_.find(epoch);
+  return i != seals_.end() ? i->second : 0;
+}
+
 bool store::awaiting_access() const {
   auto e = e2e();
   return joining_ && e && e->list.empty();
@@ -686,6 +701,11 @@ status store::load_meta() {
       (k.ToStringView() == meta_refused         ? refused_batches_
        : k.ToStringView() == meta_equivocations ? equivocations_
                                                 : unopened_) = keys::read_u64(val.data());
+    } else if (starts_with(k, meta_seals)) {
+      if (k.size() != meta_seals.size() + 4 || val.size() != 8)
+        return {errc::corrupt, "corrupt seal count in " + dir_.string()};
+      seals_[static_cast<uint32_t>(keys::read_u64((std::string(4, '\0') + std::string(k.data() + meta_seals.size(), 4)).data()))] =
+        keys::read_u64(val.data());
     } else if (starts_with(k, meta_base)) {
       if (k.size() != meta_base.size() + 16 || val.size() != 8)
         return {errc::corrupt, "corrupt compaction point in " + dir_.string()};
@@ -823,10 +843,12 @@ status store::build_index(pending& p, const std::string& collection, const std::
 status store::apply_one(pending& p, const operation& op, std::vector<change>* changes,
                          std::optional<record_state>* known, const std::string* encoded) {
   if (p.materialize_only) {
-  } else if (encoded)
-    p.batch.Put(oplog_, keys::oplog(op.id), *encoded);
-  else
-    p.batch.Put(oplog_, keys::oplog(op.id), encode(op));
+  } else {
+    p.batch.Put(oplog_, keys::oplog(op.id), encoded ? *encoded : encode(op));
+    if (op.k == operation::kind::sealed)
+      if (auto epoch = sealed_op_epoch(op))
+        ++p.seals[*epoch];
+  }
   if (p.hold_txn && !op.txn.empty())
     return hold_one(p, op, encoded);
   if (auto s = apply_effect(p, op, changes, known); !s)
@@ -946,6 +968,14 @@ status store::commit(pending& p, std::vector<change>* changes) {
     p.batch.Put(meta_, meta_index + keys::index_prefix(k.first, k.second), index_state_bytes(p.indexes[k]));
   for (auto& [origin, cs] : p.chains)
     p.batch.Put(meta_, meta_chain + id_bytes(origin), u64_bytes(cs.seq) + link_bytes(cs.link));
+  std::map<uint32_t, uint64_t> seals;
+  if (!p.seals.empty()) {
+    std::lock_guard<std::mutex> guard(meta_mutex_);
+    for (auto& [epoch, n] : p.seals) {
+      seals[epoch] = seals_[epoch] + n;
+      p.batch.Put(meta_, meta_seals + u64_bytes(epoch).substr(4), u64_bytes(seals[epoch]));
+    }
+  }
   rocksdb::WriteOptions wo;
   wo.sync = mode() == durability::sync;
   auto st = db_->Write(wo, &p.batch);
@@ -958,6 +988,8 @@ status store::commit(pending& p, std::vector<change>* changes) {
   for (auto& [origin, cs] : p.chains)
     chains_[origin] = cs;
   unopened_ += p.unopened;
+  for (auto& [epoch, n] : seals)
+    seals_[epoch] = n;  // (commits run on the database's one thread)
   if (p.access_changed) {
     // The batch is committed whatever happens here: a failure to read the
     // new list keeps the previous keys until the next change or reopen
@@ -1090,6 +1122,8 @@ std::vector<result<operation>> store::write_local(std::span<const write> writes,
       out.emplace_back(bytes.error());
       continue;
     }
+    if (list->is_sealed() && op->collection != access::collection)
+      ++p.seals[list->epoch()];  // (sealed by local_encoding)
     extend_own_chain(own, id.seq, *bytes);
     // Logged as encoded (sealed or not), applied as written.
     if (auto s = apply_one(p, *op, changes, &*cur, &*bytes); !s) {

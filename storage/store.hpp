@@ -93,6 +93,12 @@ struct store_options {
   /// applied and committed this many at a time (bounding the WriteBatch),
   /// each commit recording how far the scan got.
   size_t reopen_batch = 4096;
+  /// Sealed operations one content key may seal, as this node counts them
+  /// (its own and those it received): random 96-bit GCM nonces allow about
+  /// 2^32 per key (docs/security.md §1), and other nodes' seals may not
+  /// have arrived yet, hence a quarter of that. Past it the owner's node
+  /// rotates the key (key_worn()).
+  uint64_t seals_per_key = uint64_t(1) << 30;
 };
 
 /// An origin's chain head (docs/protocol.md §5b, core/crypto/hash_chain.hpp):
@@ -395,6 +401,12 @@ public:
   /// Changes each time the access list is reloaded (a commit that touched
   /// `_access`): sync sessions judge their peer's rights again.
   uint64_t access_generation() const { return access_generation_.load(std::memory_order_acquire); }
+  /// True when this node owns the end-to-end encrypted database and counted
+  /// store_options::seals_per_key sealed operations under its current
+  /// epoch: the owner should rotate the key (the database actor does).
+  bool key_worn() const;
+  /// Sealed operations counted under `epoch` (logged here: local and received).
+  uint64_t seals_in_epoch(uint32_t epoch) const;
   /// The content-key epochs this node holds for the database (ascending).
   std::vector<uint32_t> key_epochs() const;
   /// Counts an input refused by authentication (the sync session's verdict).
@@ -535,6 +547,7 @@ private:
   // committed meanwhile would be opened on arrival and again by the resumed
   // scan if their log keys lie past its position.)
   std::atomic<bool> scan_failed_{false};
+  std::map<uint32_t, uint64_t> seals_;  // per epoch, sealed operations logged (meta e2e/seals/); meta_mutex_
   std::atomic<bool> joining_{false};  // created by new_database::join (meta, persisted)
   std::optional<node_id> member_;  // node_id_of(signer): who this node is in access lists
 

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <optional>
 #include <thread>
 
 using namespace blaze;
@@ -480,4 +481,55 @@ BOOST_AUTO_TEST_CASE(concurrent_access_changes_build_on_each_other) {
   auto before = must(db.access()).epoch();
   BOOST_TEST(!db.revoke(keys[0].id()).ok());  // rights none already
   BOOST_TEST(must(db.access()).epoch() == before);
+}
+
+// A content key seals a bounded number of operations (random GCM nonces:
+// docs/security.md §1). The owner's node counts them per epoch, across
+// restarts, and rotates the key when the budget is spent; readers get the
+// new key wrapped as with any rotation, and every write stays readable.
+BOOST_AUTO_TEST_CASE(the_owner_rotates_a_content_key_that_sealed_its_budget) {
+  temp_dir tmp;
+  auto o = options_for(tmp / "owner");
+  o.seals_per_key = 10;
+  auto n = open_node(o);
+  std::optional<database> db(open_db(*n, "club"));
+  auto s = crypto::signing_key::generate();
+  auto x = crypto::x25519_key::generate();
+  BOOST_REQUIRE(s.ok() && x.ok());
+  const crypto::member_key reader{s->public_key(), x->public_key()};
+  BOOST_REQUIRE(db->share(reader, access_rights::read).ok());
+  auto epoch = [&] { return must(db->access()).epoch(); };
+  auto settled = [&](uint32_t want) {
+    for (int i = 0; i < 500 && epoch() != want; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return epoch() == want;
+  };
+  std::vector<record_id> ids;
+  for (int i = 0; i < 9; ++i)
+    ids.push_back(must(db->insert("notes", {{"i", i}})));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  BOOST_TEST(epoch() == 1u);  // 9 seals: within the budget
+  ids.push_back(must(db->insert("notes", {{"i", 9}})));
+  BOOST_TEST(settled(2u), "epoch " << epoch() << " after 10 seals");
+  for (int i = 10; i < 20; ++i) {
+    ids.push_back(must(db->insert("notes", {{"i", i}})));
+    BOOST_REQUIRE(settled(i < 19 ? 2u : 3u));  // (rotations are queued behind the writes)
+  }
+  // the count is kept across a restart
+  for (int i = 20; i < 25; ++i)
+    ids.push_back(must(db->insert("notes", {{"i", i}})));
+  db.reset();
+  n.reset();
+  n = open_node(o);
+  db.emplace(open_db(*n, "club"));
+  BOOST_TEST(epoch() == 3u);
+  for (int i = 25; i < 30; ++i)
+    ids.push_back(must(db->insert("notes", {{"i", i}})));
+  BOOST_TEST(settled(4u), "epoch " << epoch() << " after 10 more seals across a restart");
+  auto list = must(db->access());
+  BOOST_TEST(!list.needs_rotation());
+  for (uint32_t e = 1; e <= 4; ++e)
+    BOOST_TEST(list.wrapped_key(reader.id(), e) != nullptr, "the reader lacks the key of epoch " << e);
+  for (size_t i = 0; i < ids.size(); ++i)
+    BOOST_TEST((must(db->get("notes", ids[i])).at("i") == value(static_cast<int64_t>(i))));
 }
