@@ -428,6 +428,16 @@ BOOST_AUTO_TEST_CASE(a_subscription_held_past_its_node_does_not_block_shutdown) 
   sub.cancel();  // after the node is gone: harmless
 }
 
+namespace {
+// The member key of a node that exists only as its keys.
+crypto::member_key random_member_key() {
+  auto s = crypto::signing_key::generate();
+  auto x = crypto::x25519_key::generate();
+  BOOST_REQUIRE(s.ok() && x.ok());
+  return {s->public_key(), x->public_key()};
+}
+} // namespace
+
 // Access-list changes made at once (threads sharing and revoking through
 // one database handle) are built by the database actor one after another,
 // each from the list the previous one left: every revocation of a reader
@@ -438,16 +448,10 @@ BOOST_AUTO_TEST_CASE(concurrent_access_changes_build_on_each_other) {
   temp_dir tmp;
   auto n = open_node(tmp / "owner");
   auto db = open_db(*n, "club");
-  auto member = [](int) {
-    auto s = crypto::signing_key::generate();
-    auto x = crypto::x25519_key::generate();
-    BOOST_REQUIRE(s.ok() && x.ok());
-    return crypto::member_key{s->public_key(), x->public_key()};
-  };
   constexpr int readers = 8;
   std::vector<crypto::member_key> keys;
   for (int i = 0; i < readers; ++i)
-    keys.push_back(member(i));
+    keys.push_back(random_member_key());
   std::vector<std::thread> ts;
   std::atomic<int> failed{0};
   for (int i = 0; i < readers; ++i)
@@ -493,10 +497,7 @@ BOOST_AUTO_TEST_CASE(the_owner_rotates_a_content_key_that_sealed_its_budget) {
   o.seals_per_key = 10;
   auto n = open_node(o);
   std::optional<database> db(open_db(*n, "club"));
-  auto s = crypto::signing_key::generate();
-  auto x = crypto::x25519_key::generate();
-  BOOST_REQUIRE(s.ok() && x.ok());
-  const crypto::member_key reader{s->public_key(), x->public_key()};
+  const crypto::member_key reader = random_member_key();
   BOOST_REQUIRE(db->share(reader, access_rights::read).ok());
   auto epoch = [&] { return must(db->access()).epoch(); };
   auto settled = [&](uint32_t want) {

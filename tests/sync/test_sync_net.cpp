@@ -807,15 +807,17 @@ BOOST_AUTO_TEST_CASE(members_join_through_a_relay_after_many_batches_of_data) {
   }
   auto late = open_node(tmp / "late");
   auto odb = open_db(*owner, "big");
-  const std::string pad(300, 'x');
   constexpr int notes = 1500;  // ~0.5 MB sealed: two batches and more
-  for (int i = 0; i < notes; i += 100) {
-    writes ws;
-    for (int j = i; j < i + 100; ++j)
-      ws.push_back(make_insert("notes", {{"n", j}, {"by", "owner"}, {"pad", pad}}));
-    for (auto& o : must(odb.write(ws)))
-      BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
-  }
+  auto write_notes = [](database& db, const std::string& by) {
+    for (int i = 0; i < notes; i += 100) {
+      writes ws;
+      for (int j = i; j < i + 100; ++j)
+        ws.push_back(make_insert("notes", {{"n", j}, {"by", by}, {"pad", std::string(300, 'x')}}));
+      for (auto& o : must(db.write(ws)))
+        BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
+    }
+  };
+  write_notes(odb, "owner");
   share(odb, *early);
   // the early member takes the owner's data straight from it and writes as much
   auto edb = join(*early, "big");
@@ -824,13 +826,7 @@ BOOST_AUTO_TEST_CASE(members_join_through_a_relay_after_many_batches_of_data) {
     auto dlink = must(early->sync_with(first_url(*direct), only("big")));
     BOOST_REQUIRE_MESSAGE(eventually([&] { return info(edb).versions == info(odb).versions; }, 30s),
                           "the early member did not catch up: " << dlink->status().at(0).last_error);
-    for (int i = 0; i < notes; i += 100) {
-      writes ws;
-      for (int j = i; j < i + 100; ++j)
-        ws.push_back(make_insert("notes", {{"n", j}, {"by", "early"}, {"pad", pad}}));
-      for (auto& o : must(edb.write(ws)))
-        BOOST_REQUIRE_MESSAGE(o.st.ok(), o.st.message);
-    }
+    write_notes(edb, "early");
     BOOST_REQUIRE(dlink->wait_synced(30s));
     dlink->stop();
   }
