@@ -64,6 +64,11 @@ std::string u64_bytes(uint64_t x) {
   return s;
 }
 
+// A big-endian u32 (epochs, counts) at `p`, as u64_bytes(x).substr(4) wrote it.
+uint32_t read_u32(const char* p) {
+  return static_cast<uint32_t>(keys::read_u64((std::string(4, '\0') + std::string(p, 4)).data()));
+}
+
 std::string id_bytes(const id128& id) {
   std::string s;
   keys::append_u64(s, id.hi);
@@ -704,8 +709,7 @@ status store::load_meta() {
     } else if (starts_with(k, meta_seals)) {
       if (k.size() != meta_seals.size() + 4 || val.size() != 8)
         return {errc::corrupt, "corrupt seal count in " + dir_.string()};
-      seals_[static_cast<uint32_t>(keys::read_u64((std::string(4, '\0') + std::string(k.data() + meta_seals.size(), 4)).data()))] =
-        keys::read_u64(val.data());
+      seals_[read_u32(k.data() + meta_seals.size())] = keys::read_u64(val.data());
     } else if (starts_with(k, meta_base)) {
       if (k.size() != meta_base.size() + 16 || val.size() != 8)
         return {errc::corrupt, "corrupt compaction point in " + dir_.string()};
@@ -844,7 +848,10 @@ status store::apply_one(pending& p, const operation& op, std::vector<change>* ch
                          std::optional<record_state>* known, const std::string* encoded) {
   if (p.materialize_only) {
   } else {
-    p.batch.Put(oplog_, keys::oplog(op.id), encoded ? *encoded : encode(op));
+    if (encoded)
+      p.batch.Put(oplog_, keys::oplog(op.id), *encoded);
+    else
+      p.batch.Put(oplog_, keys::oplog(op.id), encode(op));
     if (op.k == operation::kind::sealed)
       if (auto epoch = sealed_op_epoch(op))
         ++p.seals[*epoch];
@@ -2126,7 +2133,7 @@ std::string epochs_bytes(const std::set<uint32_t>& epochs) {
 std::set<uint32_t> epochs_of(std::string_view v) {
   std::set<uint32_t> out;
   for (size_t i = 0; i + 4 <= v.size(); i += 4)
-    out.insert(static_cast<uint32_t>(keys::read_u64((std::string(4, '\0') + std::string(v.substr(i, 4))).data())));
+    out.insert(read_u32(v.data() + i));
   return out;
 }
 } // namespace
@@ -2150,7 +2157,7 @@ status store::reopen_unopened(std::vector<change>* changes) {
     std::string resume_after;
     st = db_->Get(rocksdb::ReadOptions(), meta_, meta_opening, &v);
     if (st.ok() && v.size() >= 4) {
-      auto n = static_cast<size_t>(keys::read_u64((std::string(4, '\0') + v.substr(0, 4)).data()));
+      auto n = static_cast<size_t>(read_u32(v.data()));
       if (v.size() < 4 + 4 * n)
         return status{errc::corrupt, "corrupt key-opening position in " + dir_.string()};
       gained = epochs_of(std::string_view(v).substr(4, 4 * n));
